@@ -1,0 +1,523 @@
+// The ledger state machine: pure, no I/O. It holds every account's balances and the live pending
+// transfers in memory, applies batches of events with TigerBeetle's semantics, and hands back
+// the records to persist. Committed transfers it does not hold are reached through Lookups,
+// which the store fills before each batch.
+import assert from 'node:assert/strict';
+import type { AccountResult, TransferResult } from '../errors/registry.js';
+import { AMOUNT_MAX } from './amount.js';
+import type { Asset } from './assets.js';
+import { ExpiryHeap } from './heap.js';
+import {
+  AccountFlag,
+  TransferFlag,
+  ID_PATTERN,
+  CODE_MAX,
+  USER_DATA_LENGTH_MAX,
+  TIMEOUT_MAX_S,
+  type Account,
+  type AccountInput,
+  type Balances,
+  type Transfer,
+  type TransferInput,
+} from './types.js';
+
+/** What the ledger needs from committed history it does not keep in memory. */
+export interface Lookups {
+  transfer(id: string): Transfer | undefined;
+  /** The post, void or expiry that resolved this pending transfer, if any. */
+  resolution(pending_id: string): Transfer | undefined;
+  /** The reversal of this transfer, if any. */
+  reversal(original_id: string): Transfer | undefined;
+}
+
+export const NO_LOOKUPS: Lookups = {
+  transfer: () => undefined,
+  resolution: () => undefined,
+  reversal: () => undefined,
+};
+
+export type JournalRecord = { kind: 'account'; account: Account } | { kind: 'transfer'; transfer: Transfer };
+
+const NS_PER_S = 1_000_000_000n;
+const EXPIRY_ID_PREFIX = '~expiry:';
+const TWO_PHASE = TransferFlag.pending | TransferFlag.post_pending_transfer | TransferFlag.void_pending_transfer;
+const RESOLVING = TransferFlag.post_pending_transfer | TransferFlag.void_pending_transfer | TransferFlag.expiry;
+
+export function expiryId(pending_id: string): string {
+  return EXPIRY_ID_PREFIX + pending_id;
+}
+
+export function expiresAt(transfer: Pick<Transfer, 'timestamp' | 'timeout'>): bigint {
+  return transfer.timeout === 0 ? 0n : transfer.timestamp + BigInt(transfer.timeout) * NS_PER_S;
+}
+
+export interface LedgerOptions {
+  assets: readonly Asset[];
+  /** Wall clock in nanoseconds since the epoch; the ledger makes its timestamps strictly increasing. */
+  clock?: () => bigint;
+}
+
+export function wallClockNs(): bigint {
+  return BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
+}
+
+export class Ledger {
+  readonly assets: ReadonlyMap<string, Asset>;
+  readonly accounts = new Map<string, Account>();
+  readonly accountsByNo: Account[] = [];
+  /** Pending transfers that are neither posted, voided nor expired. */
+  readonly pending = new Map<string, Transfer>();
+  private readonly expiries = new ExpiryHeap();
+  private readonly clock: () => bigint;
+  lastTimestamp = 0n;
+
+  constructor(options: LedgerOptions) {
+    this.assets = new Map(options.assets.map((asset) => [asset.code, asset]));
+    this.clock = options.clock ?? wallClockNs;
+  }
+
+  /** The next unique timestamp: the wall clock, or one past the last if the clock stood still or went back. */
+  nextTimestamp(): bigint {
+    const now = this.clock();
+    this.lastTimestamp = now > this.lastTimestamp ? now : this.lastTimestamp + 1n;
+    return this.lastTimestamp;
+  }
+
+  /** The earliest time a live pending transfer expires, for the writer's timer. */
+  nextExpiry(): bigint | undefined {
+    for (;;) {
+      const top = this.expiries.peek();
+      if (top === undefined) return undefined;
+      if (this.pending.has(top.pending_id)) return top.expires_at;
+      this.expiries.pop();
+    }
+  }
+
+  /** Replays a committed record (on start-up, after the last checkpoint). */
+  replay(record: JournalRecord): void {
+    const timestamp = timestampOf(record);
+    assert.ok(timestamp > this.lastTimestamp, 'journal records are in timestamp order');
+    if (record.kind === 'account') this.addAccount(record.account);
+    else applyEffects(this, record.transfer, { undo: undefined });
+    this.lastTimestamp = timestamp;
+  }
+
+  /** Removes and returns the next live pending transfer whose expiry is at or before `now`. */
+  popExpired(now: bigint): Transfer | undefined {
+    const expires_at = this.nextExpiry();
+    if (expires_at === undefined || expires_at > now) return undefined;
+    return this.pending.get(this.expiries.pop()!.pending_id);
+  }
+
+  addAccount(account: Account): void {
+    assert.equal(account.no, this.accountsByNo.length, 'account numbers are dense');
+    this.accounts.set(account.id, account);
+    this.accountsByNo.push(account);
+  }
+
+  trackPending(transfer: Transfer): void {
+    this.pending.set(transfer.id, transfer);
+    if (transfer.timeout > 0) this.expiries.push({ expires_at: expiresAt(transfer), pending_id: transfer.id });
+  }
+
+  begin(lookups: Lookups): Batch {
+    return new Batch(this, lookups);
+  }
+
+  /** Conservation per asset over every account, and each account's bounds. Throws on a broken invariant. */
+  checkInvariants(): void {
+    const totals = new Map<string, Balances>();
+    for (const account of this.accountsByNo) {
+      assertAccountBounds(account);
+      const total = totals.get(account.asset) ?? { debits_pending: 0n, debits_posted: 0n, credits_pending: 0n, credits_posted: 0n };
+      total.debits_pending += account.debits_pending;
+      total.debits_posted += account.debits_posted;
+      total.credits_pending += account.credits_pending;
+      total.credits_posted += account.credits_posted;
+      totals.set(account.asset, total);
+    }
+    for (const [asset, total] of totals) {
+      assert.equal(total.debits_posted, total.credits_posted, `conservation of posted ${asset}`);
+      assert.equal(total.debits_pending, total.credits_pending, `conservation of pending ${asset}`);
+    }
+  }
+}
+
+function timestampOf(record: JournalRecord): bigint {
+  return record.kind === 'account' ? record.account.timestamp : record.transfer.timestamp;
+}
+
+export function assertAccountBounds(account: Account): void {
+  assert.ok(account.debits_pending >= 0n && account.credits_pending >= 0n, `pending never negative (${account.id})`);
+  assert.ok(account.debits_posted >= 0n && account.credits_posted >= 0n, `posted never negative (${account.id})`);
+  assert.ok(account.debits_pending <= AMOUNT_MAX && account.credits_pending <= AMOUNT_MAX, `pending within bounds (${account.id})`);
+  assert.ok(account.debits_posted <= AMOUNT_MAX && account.credits_posted <= AMOUNT_MAX, `posted within bounds (${account.id})`);
+  if (account.flags & AccountFlag.debits_must_not_exceed_credits) {
+    assert.ok(account.debits_posted + account.debits_pending <= account.credits_posted, `debits must not exceed credits (${account.id})`);
+  }
+  if (account.flags & AccountFlag.credits_must_not_exceed_debits) {
+    assert.ok(account.credits_posted + account.credits_pending <= account.debits_posted, `credits must not exceed debits (${account.id})`);
+  }
+}
+
+type Undo = (() => void)[] | undefined;
+
+/** Applies a committed transfer's balance effects and pending bookkeeping. Shared by new transfers and replay. */
+function applyEffects(ledger: Ledger, transfer: Transfer, context: { undo: Undo }): void {
+  const debit = ledger.accountsByNo[transfer.debit_account_no] as Mutable<Account>;
+  const credit = ledger.accountsByNo[transfer.credit_account_no] as Mutable<Account>;
+  assert.ok(debit !== undefined && credit !== undefined, 'transfer accounts exist');
+  const before = { debit: snapshot(debit), credit: snapshot(credit) };
+  if (transfer.flags & RESOLVING) {
+    debit.debits_pending -= transfer.pending_amount;
+    credit.credits_pending -= transfer.pending_amount;
+    const pending = ledger.pending.get(transfer.pending_id!);
+    ledger.pending.delete(transfer.pending_id!);
+    if (pending) context.undo?.push(() => ledger.pending.set(pending.id, pending));
+  }
+  if (transfer.flags & TransferFlag.pending) {
+    debit.debits_pending += transfer.amount;
+    credit.credits_pending += transfer.amount;
+    ledger.trackPending(transfer);
+    context.undo?.push(() => ledger.pending.delete(transfer.id));
+  } else if (!(transfer.flags & (TransferFlag.void_pending_transfer | TransferFlag.expiry))) {
+    debit.debits_posted += transfer.amount;
+    credit.credits_posted += transfer.amount;
+  }
+  context.undo?.push(() => {
+    Object.assign(debit, before.debit);
+    Object.assign(credit, before.credit);
+  });
+  // A broken bound here is a bug in the checks above, not a refusal: stop the writer.
+  assertAccountBounds(debit);
+  assertAccountBounds(credit);
+  if (context.undo === undefined) {
+    // Replay: the record carries the balances it produced; they must agree.
+    assert.deepEqual(snapshot(debit), transfer.debit_after, `replayed debit balances of ${transfer.id}`);
+    assert.deepEqual(snapshot(credit), transfer.credit_after, `replayed credit balances of ${transfer.id}`);
+  }
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+export function snapshot(balances: Balances): Balances {
+  return {
+    debits_pending: balances.debits_pending,
+    debits_posted: balances.debits_posted,
+    credits_pending: balances.credits_pending,
+    credits_posted: balances.credits_posted,
+  };
+}
+
+/**
+ * One commit's worth of events. Results are final only once the store has committed
+ * `records`; if it cannot, the writer stops (the in-memory state is ahead of the disk).
+ */
+export class Batch {
+  readonly records: JournalRecord[] = [];
+  readonly dirty = new Set<Account>();
+  private readonly created = new Map<string, Transfer>();
+  private readonly resolutions = new Map<string, Transfer>();
+  private readonly reversals = new Map<string, Transfer>();
+  private undo: Undo = undefined;
+
+  constructor(
+    private readonly ledger: Ledger,
+    private readonly lookups: Lookups,
+  ) {}
+
+  /** Releases every pending transfer whose timeout has passed, as expiry records. */
+  expire(): number {
+    const ledger = this.ledger;
+    const now = ledger.nextTimestamp();
+    let count = 0;
+    for (let pending = ledger.popExpired(now); pending !== undefined; pending = ledger.popExpired(now)) {
+      this.commitTransfer({
+        ...pending,
+        id: expiryId(pending.id),
+        timestamp: ledger.nextTimestamp(),
+        pending_id: pending.id,
+        pending_amount: pending.amount,
+        flags: TransferFlag.expiry,
+        timeout: 0,
+        reversal_of: null,
+      });
+      count += 1;
+    }
+    return count;
+  }
+
+  createAccounts(inputs: readonly AccountInput[]): AccountResult[] {
+    return this.chained(inputs, (input) => this.createAccount(input));
+  }
+
+  createTransfers(inputs: readonly TransferInput[]): TransferResult[] {
+    return this.chained(inputs, (input) => this.createTransfer(input));
+  }
+
+  /** Runs events in linked chains: a chain's effects are kept only if every event in it succeeds. */
+  private chained<I extends { flags?: number }, R extends string>(inputs: readonly I[], apply: (input: I) => R): R[] {
+    const results: R[] = new Array(inputs.length);
+    let chainStart = -1;
+    let chainBroken = false;
+    let recordsMark = 0;
+    for (let index = 0; index < inputs.length; index++) {
+      const linked = ((inputs[index].flags ?? 0) & TransferFlag.linked) !== 0;
+      if (linked && chainStart < 0) {
+        chainStart = index;
+        chainBroken = false;
+        recordsMark = this.records.length;
+        this.undo = [];
+      }
+      let result: R;
+      if (chainBroken) result = 'linked_event_failed' as R;
+      else if (linked && index === inputs.length - 1) result = 'linked_event_chain_open' as R;
+      else result = apply(inputs[index]);
+      results[index] = result;
+      if (result !== 'ok' && result !== 'exists' && chainStart >= 0 && !chainBroken) {
+        chainBroken = true;
+        this.rollback(recordsMark);
+        for (let failed = chainStart; failed < index; failed++) results[failed] = 'linked_event_failed' as R;
+      }
+      if (chainStart >= 0 && (!linked || result === 'linked_event_chain_open')) {
+        chainStart = -1;
+        this.undo = undefined;
+      }
+    }
+    return results;
+  }
+
+  private rollback(recordsMark: number): void {
+    const undo = this.undo!;
+    for (let index = undo.length - 1; index >= 0; index--) undo[index]();
+    this.undo = [];
+    this.records.length = recordsMark;
+  }
+
+  private createAccount(input: AccountInput): AccountResult {
+    const flags = input.flags ?? 0;
+    const user_data = input.user_data ?? null;
+    if (!ID_PATTERN.test(input.id)) return 'id_invalid';
+    if ((flags & AccountFlag.debits_must_not_exceed_credits) && (flags & AccountFlag.credits_must_not_exceed_debits)) {
+      return 'flags_are_mutually_exclusive';
+    }
+    if (!validCode(input.code)) return 'code_invalid';
+    if (user_data !== null && user_data.length > USER_DATA_LENGTH_MAX) return 'user_data_too_long';
+    if (!this.ledger.assets.has(input.asset)) return 'asset_not_found';
+    const existing = this.ledger.accounts.get(input.id);
+    if (existing) {
+      if (existing.flags !== flags) return 'exists_with_different_flags';
+      if (existing.asset !== input.asset) return 'exists_with_different_asset';
+      if (existing.code !== input.code) return 'exists_with_different_code';
+      if (existing.user_data !== user_data) return 'exists_with_different_user_data';
+      return 'exists';
+    }
+    const account: Account = {
+      id: input.id,
+      no: this.ledger.accountsByNo.length,
+      asset: input.asset,
+      code: input.code,
+      flags,
+      user_data,
+      timestamp: this.ledger.nextTimestamp(),
+      debits_pending: 0n,
+      debits_posted: 0n,
+      credits_pending: 0n,
+      credits_posted: 0n,
+    };
+    this.ledger.addAccount(account);
+    this.undo?.push(() => {
+      this.ledger.accounts.delete(account.id);
+      this.ledger.accountsByNo.pop();
+    });
+    this.records.push({ kind: 'account', account });
+    return 'ok';
+  }
+
+  private findTransfer(id: string): Transfer | undefined {
+    return this.created.get(id) ?? this.lookups.transfer(id);
+  }
+
+  private createTransfer(input: TransferInput): TransferResult {
+    const flags = input.flags ?? 0;
+    if (!ID_PATTERN.test(input.id)) return 'id_invalid';
+    if (popcount(flags & TWO_PHASE) > 1) return 'flags_are_mutually_exclusive';
+    if (flags & (TransferFlag.post_pending_transfer | TransferFlag.void_pending_transfer)) return this.postOrVoid(input, flags);
+    if (!input.debit_account_id) return 'debit_account_id_required';
+    if (!input.credit_account_id) return 'credit_account_id_required';
+    if (input.debit_account_id === input.credit_account_id) return 'accounts_must_be_different';
+    if (input.pending_id) return 'pending_id_must_be_empty';
+    const timeout = input.timeout ?? 0;
+    if (!(flags & TransferFlag.pending) && timeout !== 0) return 'timeout_reserved_for_pending_transfer';
+    if (!Number.isInteger(timeout) || timeout < 0 || timeout > TIMEOUT_MAX_S) return 'timeout_invalid';
+    const amount = input.amount;
+    if (amount === undefined || amount === null) return 'amount_required';
+    if (amount <= 0n) return 'amount_must_not_be_zero';
+    if (amount > AMOUNT_MAX) return 'amount_exceeds_maximum';
+    if (!input.asset) return 'asset_required';
+    if (!validCode(input.code)) return 'code_invalid';
+    const user_data = input.user_data ?? null;
+    if (user_data !== null && user_data.length > USER_DATA_LENGTH_MAX) return 'user_data_too_long';
+    const reversal_of = input.reversal_of ?? null;
+    if (reversal_of !== null && (flags & TransferFlag.pending)) return 'reversal_not_allowed_on_two_phase';
+    const debit = this.ledger.accounts.get(input.debit_account_id);
+    if (!debit) return 'debit_account_not_found';
+    const credit = this.ledger.accounts.get(input.credit_account_id);
+    if (!credit) return 'credit_account_not_found';
+    if (debit.asset !== credit.asset) return 'accounts_must_have_the_same_asset';
+    if (input.asset !== debit.asset) return 'transfer_must_have_the_same_asset_as_accounts';
+    const candidate = { flags, pending_id: null, timeout, debit_account_id: debit.id, credit_account_id: credit.id, amount, asset: debit.asset, code: input.code!, user_data, reversal_of };
+    const existing = this.findTransfer(input.id);
+    if (existing) return compareExisting(candidate, existing);
+    if (reversal_of !== null) {
+      const refusal = this.checkReversal(reversal_of, debit, credit, amount);
+      if (refusal) return refusal;
+    }
+    const refusal = checkLimits(debit, credit, amount, (flags & TransferFlag.pending) !== 0);
+    if (refusal) return refusal;
+    this.commitTransfer({
+      ...candidate,
+      id: input.id,
+      timestamp: this.ledger.nextTimestamp(),
+      debit_account_no: debit.no,
+      credit_account_no: credit.no,
+      pending_amount: 0n,
+    });
+    return 'ok';
+  }
+
+  private checkReversal(original_id: string, debit: Account, credit: Account, amount: bigint): TransferResult | undefined {
+    const original = this.findTransfer(original_id);
+    if (!original) return 'reversal_original_not_found';
+    if (original.flags & (TransferFlag.pending | TransferFlag.void_pending_transfer | TransferFlag.expiry)) return 'reversal_original_not_posted';
+    if (original.debit_account_id !== credit.id || original.credit_account_id !== debit.id) return 'reversal_must_swap_accounts';
+    if (amount > original.amount) return 'reversal_exceeds_original_amount';
+    if (this.reversals.has(original_id) || this.lookups.reversal(original_id)) return 'reversal_already_reversed';
+    return undefined;
+  }
+
+  private postOrVoid(input: TransferInput, flags: number): TransferResult {
+    const isPost = (flags & TransferFlag.post_pending_transfer) !== 0;
+    const pending_id = input.pending_id;
+    if (!pending_id) return 'pending_id_required';
+    if (pending_id === input.id) return 'pending_id_must_be_different';
+    if ((input.timeout ?? 0) !== 0) return 'timeout_reserved_for_pending_transfer';
+    if (input.amount !== undefined && input.amount !== null) {
+      if (input.amount <= 0n) return 'amount_must_not_be_zero';
+      if (input.amount > AMOUNT_MAX) return 'amount_exceeds_maximum';
+    }
+    if (input.code !== undefined && input.code !== null && !validCode(input.code)) return 'code_invalid';
+    const user_data_input = input.user_data ?? null;
+    if (user_data_input !== null && user_data_input.length > USER_DATA_LENGTH_MAX) return 'user_data_too_long';
+    if (input.reversal_of) return 'reversal_not_allowed_on_two_phase';
+    const pending = this.findTransfer(pending_id);
+    if (!pending) return 'pending_transfer_not_found';
+    if (!(pending.flags & TransferFlag.pending)) return 'pending_transfer_not_pending';
+    if (input.debit_account_id && input.debit_account_id !== pending.debit_account_id) return 'pending_transfer_has_different_debit_account_id';
+    if (input.credit_account_id && input.credit_account_id !== pending.credit_account_id) return 'pending_transfer_has_different_credit_account_id';
+    if (input.asset && input.asset !== pending.asset) return 'pending_transfer_has_different_asset';
+    if (input.code && input.code !== pending.code) return 'pending_transfer_has_different_code';
+    const amount = input.amount ?? pending.amount;
+    if (isPost && amount > pending.amount) return 'exceeds_pending_transfer_amount';
+    if (!isPost && amount !== pending.amount) return 'pending_transfer_has_different_amount';
+    const user_data = user_data_input ?? pending.user_data;
+    const candidate = { flags, pending_id, timeout: 0, debit_account_id: pending.debit_account_id, credit_account_id: pending.credit_account_id, amount, asset: pending.asset, code: pending.code, user_data, reversal_of: null };
+    const existing = this.findTransfer(input.id);
+    if (existing) return compareExisting(candidate, existing);
+    const resolution = this.resolutions.get(pending_id) ?? (this.ledger.pending.has(pending_id) ? undefined : this.lookups.resolution(pending_id));
+    if (resolution) {
+      if (resolution.flags & TransferFlag.post_pending_transfer) return 'pending_transfer_already_posted';
+      if (resolution.flags & TransferFlag.void_pending_transfer) return 'pending_transfer_already_voided';
+      return 'pending_transfer_expired';
+    }
+    assert.ok(this.ledger.pending.has(pending_id), `unresolved pending transfer ${pending_id} is live`);
+    const timestamp = this.ledger.nextTimestamp();
+    if (pending.timeout > 0 && expiresAt(pending) <= timestamp) return 'pending_transfer_expired';
+    this.commitTransfer({
+      ...candidate,
+      id: input.id,
+      timestamp,
+      debit_account_no: pending.debit_account_no,
+      credit_account_no: pending.credit_account_no,
+      pending_amount: pending.amount,
+    });
+    return 'ok';
+  }
+
+  private commitTransfer(fields: Omit<Transfer, 'debit_after' | 'credit_after'>): void {
+    const ledger = this.ledger;
+    const debit = ledger.accountsByNo[fields.debit_account_no];
+    const credit = ledger.accountsByNo[fields.credit_account_no];
+    // Balances after are filled once the effects are applied; the object is frozen then.
+    const transfer = { ...fields, debit_after: snapshot(debit), credit_after: snapshot(credit) } as Mutable<Transfer>;
+    applyEffects(ledger, transfer, { undo: this.undo ?? [] });
+    transfer.debit_after = snapshot(debit);
+    transfer.credit_after = snapshot(credit);
+    this.dirty.add(debit);
+    this.dirty.add(credit);
+    this.created.set(transfer.id, transfer);
+    if (transfer.pending_id !== null) this.resolutions.set(transfer.pending_id, transfer);
+    if (transfer.reversal_of !== null) this.reversals.set(transfer.reversal_of, transfer);
+    this.undo?.push(() => {
+      this.created.delete(transfer.id);
+      if (transfer.pending_id !== null) this.resolutions.delete(transfer.pending_id);
+      if (transfer.reversal_of !== null) this.reversals.delete(transfer.reversal_of);
+    });
+    this.records.push({ kind: 'transfer', transfer });
+  }
+}
+
+function validCode(code: number | null | undefined): boolean {
+  return typeof code === 'number' && Number.isInteger(code) && code >= 1 && code <= CODE_MAX;
+}
+
+function popcount(value: number): number {
+  let count = 0;
+  for (let bits = value; bits !== 0; bits &= bits - 1) count += 1;
+  return count;
+}
+
+interface Comparable {
+  flags: number;
+  pending_id: string | null;
+  timeout: number;
+  debit_account_id: string;
+  credit_account_id: string;
+  amount: bigint;
+  asset: string;
+  code: number;
+  user_data: string | null;
+  reversal_of: string | null;
+}
+
+/** A retry answers `exists` only when every field matches; otherwise it names the first that differs. */
+function compareExisting(candidate: Comparable, existing: Transfer): TransferResult {
+  if (candidate.flags !== existing.flags) return 'exists_with_different_flags';
+  if (candidate.pending_id !== existing.pending_id) return 'exists_with_different_pending_id';
+  if (candidate.timeout !== existing.timeout) return 'exists_with_different_timeout';
+  if (candidate.debit_account_id !== existing.debit_account_id) return 'exists_with_different_debit_account_id';
+  if (candidate.credit_account_id !== existing.credit_account_id) return 'exists_with_different_credit_account_id';
+  if (candidate.amount !== existing.amount) return 'exists_with_different_amount';
+  if (candidate.asset !== existing.asset) return 'exists_with_different_asset';
+  if (candidate.code !== existing.code) return 'exists_with_different_code';
+  if (candidate.user_data !== existing.user_data) return 'exists_with_different_user_data';
+  if (candidate.reversal_of !== existing.reversal_of) return 'exists_with_different_reversal_of';
+  return 'exists';
+}
+
+function checkLimits(debit: Account, credit: Account, amount: bigint, pending: boolean): TransferResult | undefined {
+  if (pending) {
+    if (debit.debits_pending + amount > AMOUNT_MAX) return 'overflows_debits_pending';
+    if (credit.credits_pending + amount > AMOUNT_MAX) return 'overflows_credits_pending';
+  } else {
+    if (debit.debits_posted + amount > AMOUNT_MAX) return 'overflows_debits_posted';
+    if (credit.credits_posted + amount > AMOUNT_MAX) return 'overflows_credits_posted';
+  }
+  if (debit.debits_pending + debit.debits_posted + amount > AMOUNT_MAX) return 'overflows_debits';
+  if (credit.credits_pending + credit.credits_posted + amount > AMOUNT_MAX) return 'overflows_credits';
+  if ((debit.flags & AccountFlag.debits_must_not_exceed_credits) &&
+    debit.debits_pending + debit.debits_posted + amount > debit.credits_posted) return 'exceeds_credits';
+  if ((credit.flags & AccountFlag.credits_must_not_exceed_debits) &&
+    credit.credits_pending + credit.credits_posted + amount > credit.debits_posted) return 'exceeds_debits';
+  return undefined;
+}

@@ -1,0 +1,208 @@
+// Verification from the journal alone: the hash chain, every balance recomputed from the
+// records, the bounds and two-phase rules at every step, conservation per asset, and the stored
+// balances (checkpoint and per-transfer "after" balances) against the recomputation.
+// Stops at the first broken entry, record or account and names it.
+import { AMOUNT_MAX } from './amount.js';
+import { GENESIS_HASH, hashEntry, recordTimestamp, type JournalEntry } from './journal.js';
+import type { JournalRecord } from './ledger.js';
+import { AccountFlag, TransferFlag, zeroBalances, type Balances, type Transfer } from './types.js';
+
+export interface VerifySource {
+  entries(): Iterable<JournalEntry>;
+  /** Records with first ≤ timestamp ≤ last, in timestamp order. */
+  records(first: bigint, last: bigint): Iterable<JournalRecord>;
+  /** How many account and transfer records the store holds in all. */
+  recordCount(): number;
+  /** Balances the store holds for each account, valid as of `timestamp`. */
+  checkpoint(): { timestamp: bigint; accounts: Iterable<{ id: string; no: number } & Balances> };
+}
+
+export type VerifyCheck = 'chain' | 'coverage' | 'record' | 'bounds' | 'balances' | 'checkpoint' | 'conservation';
+
+export interface VerifyFailure {
+  check: VerifyCheck;
+  message: string;
+  entry_seq?: number;
+  record_id?: string;
+  account_id?: string;
+}
+
+export interface AssetTotals extends Balances {
+  asset: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  entries: number;
+  accounts: number;
+  transfers: number;
+  assets: AssetTotals[];
+  failure?: VerifyFailure;
+}
+
+interface RecomputedAccount extends Balances {
+  id: string;
+  asset: string;
+  flags: number;
+}
+
+class Failed extends Error {
+  constructor(readonly failure: VerifyFailure) {
+    super(failure.message);
+  }
+}
+
+function fail(failure: VerifyFailure): never {
+  throw new Failed(failure);
+}
+
+function sameBalances(a: Balances, b: Balances): boolean {
+  return a.debits_pending === b.debits_pending && a.debits_posted === b.debits_posted &&
+    a.credits_pending === b.credits_pending && a.credits_posted === b.credits_posted;
+}
+
+export function verifyJournal(source: VerifySource, onProgress?: (entries: number) => void): VerifyReport {
+  const state = new Recomputation();
+  const checkpoint = source.checkpoint();
+  let checkpointChecked = false;
+  let entries = 0;
+  try {
+    let prev_hash: Buffer = GENESIS_HASH;
+    let last_timestamp = 0n;
+    let records = 0;
+    for (const entry of source.entries()) {
+      const where = { entry_seq: entry.seq };
+      if (entry.seq !== entries + 1) fail({ check: 'chain', ...where, message: `journal entry ${entries + 1} is missing (found ${entry.seq})` });
+      if (!entry.prev_hash.equals(prev_hash)) fail({ check: 'chain', ...where, message: `entry ${entry.seq} does not commit to the previous entry's hash` });
+      if (entry.first_timestamp <= last_timestamp) fail({ check: 'chain', ...where, message: `entry ${entry.seq} overlaps the previous entry` });
+      const batch = [...source.records(entry.first_timestamp, entry.last_timestamp)];
+      if (batch.length !== entry.count) fail({ check: 'coverage', ...where, message: `entry ${entry.seq} covers ${entry.count} records but ${batch.length} are stored in its range` });
+      if (!hashEntry(prev_hash, batch).equals(entry.hash)) fail({ check: 'chain', ...where, message: `entry ${entry.seq}: its records do not hash to the stored hash (a record was altered)` });
+      for (const record of batch) {
+        if (!checkpointChecked && recordTimestamp(record) > checkpoint.timestamp) checkpointChecked = state.compareCheckpoint(checkpoint.accounts);
+        state.apply(record, entry.seq);
+      }
+      prev_hash = entry.hash;
+      last_timestamp = entry.last_timestamp;
+      records += batch.length;
+      entries += 1;
+      if (onProgress && entries % 256 === 0) onProgress(entries);
+    }
+    if (!checkpointChecked) state.compareCheckpoint(checkpoint.accounts);
+    const stored = source.recordCount();
+    if (stored !== records) fail({ check: 'coverage', message: `${stored - records} stored record(s) are outside every journal entry` });
+    state.checkConservation();
+  } catch (error) {
+    if (!(error instanceof Failed)) throw error;
+    return { ok: false, entries, ...state.summary(), failure: error.failure };
+  }
+  return { ok: true, entries, ...state.summary() };
+}
+
+class Recomputation {
+  private readonly accounts: RecomputedAccount[] = [];
+  private readonly ids = new Set<string>();
+  private readonly pending = new Map<string, Transfer>();
+  private readonly reversed = new Set<string>();
+  private transfers = 0;
+
+  summary(): { accounts: number; transfers: number; assets: AssetTotals[] } {
+    return { accounts: this.accounts.length, transfers: this.transfers, assets: [...this.totals().values()] };
+  }
+
+  apply(record: JournalRecord, entry_seq: number): void {
+    if (record.kind === 'account') {
+      const account = record.account;
+      if (account.no !== this.accounts.length) fail({ check: 'record', entry_seq, account_id: account.id, message: `account ${account.id} has number ${account.no}, expected ${this.accounts.length}` });
+      if (this.ids.has(account.id)) fail({ check: 'record', entry_seq, account_id: account.id, message: `account ${account.id} is created twice` });
+      this.ids.add(account.id);
+      this.accounts.push({ id: account.id, asset: account.asset, flags: account.flags, ...zeroBalances() });
+      return;
+    }
+    this.applyTransfer(record.transfer, entry_seq);
+  }
+
+  private applyTransfer(t: Transfer, entry_seq: number): void {
+    const where = { entry_seq, record_id: t.id };
+    const debit = this.accounts[t.debit_account_no];
+    const credit = this.accounts[t.credit_account_no];
+    if (!debit || !credit || debit === credit) fail({ check: 'record', ...where, message: `transfer ${t.id} names missing or identical accounts` });
+    if (debit.asset !== t.asset || credit.asset !== t.asset) fail({ check: 'record', ...where, message: `transfer ${t.id} moves ${t.asset} between accounts of another asset` });
+    if (t.amount <= 0n || t.amount > AMOUNT_MAX) fail({ check: 'record', ...where, message: `transfer ${t.id} has amount ${t.amount} out of range` });
+    if (t.flags & (TransferFlag.post_pending_transfer | TransferFlag.void_pending_transfer | TransferFlag.expiry)) {
+      const pending = this.pending.get(t.pending_id ?? '');
+      if (!pending) fail({ check: 'record', ...where, message: `transfer ${t.id} resolves ${t.pending_id}, which is not pending` });
+      if (pending.amount !== t.pending_amount || pending.debit_account_no !== t.debit_account_no || pending.credit_account_no !== t.credit_account_no) {
+        fail({ check: 'record', ...where, message: `transfer ${t.id} does not match the pending transfer ${pending.id} it resolves` });
+      }
+      const posted = (t.flags & TransferFlag.post_pending_transfer) !== 0;
+      if (posted ? t.amount > pending.amount : t.amount !== pending.amount) fail({ check: 'record', ...where, message: `transfer ${t.id} resolves more than ${pending.id} reserved` });
+      this.pending.delete(pending.id);
+      debit.debits_pending -= t.pending_amount;
+      credit.credits_pending -= t.pending_amount;
+    }
+    if (t.flags & TransferFlag.pending) {
+      this.pending.set(t.id, t);
+      debit.debits_pending += t.amount;
+      credit.credits_pending += t.amount;
+    } else if (!(t.flags & (TransferFlag.void_pending_transfer | TransferFlag.expiry))) {
+      debit.debits_posted += t.amount;
+      credit.credits_posted += t.amount;
+    }
+    if (t.reversal_of !== null) {
+      if (this.reversed.has(t.reversal_of)) fail({ check: 'record', ...where, message: `transfer ${t.reversal_of} is reversed twice` });
+      this.reversed.add(t.reversal_of);
+    }
+    this.checkBounds(debit, where);
+    this.checkBounds(credit, where);
+    if (!sameBalances(debit, t.debit_after)) fail({ check: 'balances', ...where, account_id: debit.id, message: `after ${t.id}, ${debit.id}'s stored balances differ from the recomputed ones` });
+    if (!sameBalances(credit, t.credit_after)) fail({ check: 'balances', ...where, account_id: credit.id, message: `after ${t.id}, ${credit.id}'s stored balances differ from the recomputed ones` });
+    this.transfers += 1;
+  }
+
+  private checkBounds(a: RecomputedAccount, where: { entry_seq: number; record_id: string }): void {
+    const negative = a.debits_pending < 0n || a.credits_pending < 0n || a.debits_posted < 0n || a.credits_posted < 0n;
+    const overflow = a.debits_pending + a.debits_posted > AMOUNT_MAX || a.credits_pending + a.credits_posted > AMOUNT_MAX;
+    const overdrawn = (a.flags & AccountFlag.debits_must_not_exceed_credits) !== 0 && a.debits_posted + a.debits_pending > a.credits_posted;
+    const overcredited = (a.flags & AccountFlag.credits_must_not_exceed_debits) !== 0 && a.credits_posted + a.credits_pending > a.debits_posted;
+    if (negative || overflow || overdrawn || overcredited) {
+      fail({ check: 'bounds', ...where, account_id: a.id, message: `after ${where.record_id}, account ${a.id} breaks its bounds` });
+    }
+  }
+
+  /** Compares the store's checkpointed balances with the recomputation at the checkpoint. */
+  compareCheckpoint(stored: Iterable<{ id: string; no: number } & Balances>): true {
+    let count = 0;
+    for (const row of stored) {
+      const recomputed = this.accounts[row.no];
+      if (!recomputed || recomputed.id !== row.id) {
+        fail({ check: 'checkpoint', account_id: row.id, message: `account ${row.id} has checkpointed balances but was not created before the checkpoint` });
+      }
+      if (!sameBalances(recomputed, row)) fail({ check: 'checkpoint', account_id: row.id, message: `account ${row.id}'s stored balances differ from the journal's` });
+      count += 1;
+    }
+    if (count !== this.accounts.length) fail({ check: 'checkpoint', message: `${this.accounts.length - count} account(s) created before the checkpoint have no stored balances` });
+    return true;
+  }
+
+  private totals(): Map<string, AssetTotals> {
+    const totals = new Map<string, AssetTotals>();
+    for (const a of this.accounts) {
+      const total = totals.get(a.asset) ?? { asset: a.asset, ...zeroBalances() };
+      total.debits_pending += a.debits_pending;
+      total.debits_posted += a.debits_posted;
+      total.credits_pending += a.credits_pending;
+      total.credits_posted += a.credits_posted;
+      totals.set(a.asset, total);
+    }
+    return totals;
+  }
+
+  checkConservation(): void {
+    for (const total of this.totals().values()) {
+      if (total.debits_posted !== total.credits_posted || total.debits_pending !== total.credits_pending) {
+        fail({ check: 'conservation', message: `${total.asset} does not sum to zero: debits ${total.debits_posted}+${total.debits_pending} pending, credits ${total.credits_posted}+${total.credits_pending} pending` });
+      }
+    }
+  }
+}

@@ -1,0 +1,372 @@
+// The embedded store: SQLite through better-sqlite3, WAL, synchronous=FULL, one transaction and
+// one fsync per journal entry. Only the transfer's primary key (its timestamp) and its id index
+// are written in the commit; per-account history is a derived index in a second file, brought up
+// to date before every history read (so reads see every acknowledged write) and when idle.
+import fs from 'node:fs';
+import path from 'node:path';
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import { DEFAULT_ASSETS, type Asset } from '../ledger/assets.js';
+import { GENESIS_HASH, makeEntry, type JournalEntry } from '../ledger/journal.js';
+import { type JournalRecord, type Ledger, type Lookups } from '../ledger/ledger.js';
+import { zeroBalances, type Account, type Balances, type Transfer } from '../ledger/types.js';
+import type { VerifySource } from '../ledger/verify.js';
+import type { CommitRequest, HistoryPage, Store } from './store.js';
+
+const SCHEMA_VERSION = 1;
+
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+  CREATE TABLE assets (code TEXT PRIMARY KEY, scale INTEGER NOT NULL, name TEXT NOT NULL) STRICT;
+  CREATE TABLE accounts (
+    no INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, asset TEXT NOT NULL REFERENCES assets(code),
+    code INTEGER NOT NULL, flags INTEGER NOT NULL, user_data TEXT, timestamp INTEGER NOT NULL UNIQUE,
+    -- balances as of meta.checkpoint_timestamp; the journal is the truth
+    debits_pending INTEGER NOT NULL, debits_posted INTEGER NOT NULL,
+    credits_pending INTEGER NOT NULL, credits_posted INTEGER NOT NULL
+  ) STRICT;
+  CREATE TABLE transfers (
+    timestamp INTEGER PRIMARY KEY, id TEXT NOT NULL, debit_no INTEGER NOT NULL, credit_no INTEGER NOT NULL,
+    amount INTEGER NOT NULL, pending_id TEXT, pending_amount INTEGER NOT NULL, asset TEXT NOT NULL,
+    code INTEGER NOT NULL, flags INTEGER NOT NULL, timeout INTEGER NOT NULL, user_data TEXT, reversal_of TEXT,
+    dr_debits_pending INTEGER NOT NULL, dr_debits_posted INTEGER NOT NULL, dr_credits_pending INTEGER NOT NULL, dr_credits_posted INTEGER NOT NULL,
+    cr_debits_pending INTEGER NOT NULL, cr_debits_posted INTEGER NOT NULL, cr_credits_pending INTEGER NOT NULL, cr_credits_posted INTEGER NOT NULL
+  ) STRICT;
+  CREATE UNIQUE INDEX transfers_id ON transfers(id);
+  CREATE UNIQUE INDEX transfers_resolution ON transfers(pending_id) WHERE pending_id IS NOT NULL;
+  CREATE UNIQUE INDEX transfers_reversal ON transfers(reversal_of) WHERE reversal_of IS NOT NULL;
+  CREATE INDEX transfers_pending ON transfers(timestamp) WHERE flags & 2 != 0;
+  CREATE TABLE journal (
+    seq INTEGER PRIMARY KEY, first_timestamp INTEGER NOT NULL, last_timestamp INTEGER NOT NULL,
+    count INTEGER NOT NULL, prev_hash BLOB NOT NULL, hash BLOB NOT NULL
+  ) STRICT;
+  -- The journal is append-only: the database itself refuses edits and deletions.
+  CREATE TRIGGER transfers_append_only_update BEFORE UPDATE ON transfers BEGIN SELECT RAISE(ABORT, 'transfers are append-only'); END;
+  CREATE TRIGGER transfers_append_only_delete BEFORE DELETE ON transfers BEGIN SELECT RAISE(ABORT, 'transfers are append-only'); END;
+  CREATE TRIGGER journal_append_only_update BEFORE UPDATE ON journal BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
+  CREATE TRIGGER journal_append_only_delete BEFORE DELETE ON journal BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
+  CREATE TRIGGER accounts_immutable BEFORE UPDATE OF no, id, asset, code, flags, user_data, timestamp ON accounts
+    BEGIN SELECT RAISE(ABORT, 'an account''s identity is immutable'); END;
+  CREATE TRIGGER accounts_no_delete BEFORE DELETE ON accounts BEGIN SELECT RAISE(ABORT, 'accounts are never deleted'); END;
+  `,
+];
+
+const HISTORY_SCHEMA = `
+  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+  CREATE TABLE IF NOT EXISTS entries (account_no INTEGER NOT NULL, timestamp INTEGER NOT NULL, PRIMARY KEY (account_no, timestamp)) WITHOUT ROWID, STRICT;
+`;
+
+/** How many transfers the history index takes per transaction when catching up. */
+const HISTORY_CHUNK = 50_000;
+
+export interface SqliteStoreOptions {
+  dataDir: string;
+  assets?: readonly Asset[];
+  readonly?: boolean;
+}
+
+type Row = Record<string, unknown>;
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  readonly db: Database.Database;
+  private readonly history: Database.Database;
+  private readonly statements: ReturnType<typeof prepare>;
+  private chainHead: { seq: number; hash: Buffer } = { seq: 0, hash: GENESIS_HASH };
+  private accountsByNo: readonly Account[] = [];
+
+  constructor(private readonly options: SqliteStoreOptions) {
+    fs.mkdirSync(options.dataDir, { recursive: true });
+    const file = path.join(options.dataDir, 'ledger.sqlite');
+    this.db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+    if (!options.readonly) {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      migrate(this.db, options.assets ?? DEFAULT_ASSETS);
+    }
+    this.db.pragma('cache_size = -262144');
+    this.db.defaultSafeIntegers(true);
+    this.history = new Database(path.join(options.dataDir, 'history.sqlite'), { readonly: false });
+    this.history.pragma('journal_mode = WAL');
+    this.history.pragma('synchronous = NORMAL');
+    this.history.exec(HISTORY_SCHEMA);
+    this.history.defaultSafeIntegers(true);
+    this.statements = prepare(this.db, this.history);
+  }
+
+  async load(ledger: Ledger): Promise<void> {
+    const s = this.statements;
+    const checkpoint = this.checkpointTimestamp();
+    for (const row of s.accountsUpTo.iterate(checkpoint) as Iterable<Row>) ledger.addAccount(accountFromRow(row));
+    for (const row of s.livePendingAt.iterate(checkpoint, checkpoint) as Iterable<Row>) {
+      ledger.trackPending(this.transferFromRow(row, ledger.accountsByNo));
+    }
+    ledger.lastTimestamp = checkpoint;
+    for (const record of this.recordsAfter(checkpoint, ledger.accountsByNo)) ledger.replay(record);
+    const head = s.lastEntry.get() as Row | undefined;
+    if (head) this.chainHead = { seq: Number(head.seq), hash: head.hash as Buffer };
+    const last = s.lastTimestamp.get() as Row;
+    ledger.lastTimestamp = ledger.lastTimestamp > (last.ts as bigint) ? ledger.lastTimestamp : (last.ts as bigint);
+    this.accountsByNo = ledger.accountsByNo;
+    this.resetHistoryIfAhead(last.ts as bigint);
+  }
+
+  assets(): Asset[] {
+    return (this.statements.assets.all() as Row[]).map((row) => ({ code: row.code as string, scale: Number(row.scale), name: row.name as string }));
+  }
+
+  async lookups(): Promise<Lookups> {
+    const s = this.statements;
+    const byNo = this.accountsByNo;
+    return {
+      transfer: (id) => this.rowToTransfer(s.transferById.get(id) as Row | undefined, byNo),
+      resolution: (pending_id) => this.rowToTransfer(s.resolution.get(pending_id) as Row | undefined, byNo),
+      reversal: (original_id) => this.rowToTransfer(s.reversal.get(original_id) as Row | undefined, byNo),
+    };
+  }
+
+  async commit(request: CommitRequest): Promise<JournalEntry | undefined> {
+    return this.commitSync(request);
+  }
+
+  /** The synchronous commit: one transaction, one fsync. Throws (and the writer stops) if the disk refuses. */
+  commitSync(request: CommitRequest): JournalEntry | undefined {
+    const { records } = request;
+    const s = this.statements;
+    const entry = records.length > 0 ? makeEntry(this.chainHead.seq + 1, this.chainHead.hash, records) : undefined;
+    this.db.transaction(() => {
+      for (const record of records) {
+        if (record.kind === 'account') insertAccount(s.insertAccount, record.account);
+        else insertTransfer(s.insertTransfer, record.transfer);
+      }
+      if (entry) s.insertEntry.run(entry.seq, entry.first_timestamp, entry.last_timestamp, entry.count, entry.prev_hash, entry.hash);
+      if (request.checkpoint) {
+        for (const account of request.checkpoint.dirty) {
+          s.checkpointAccount.run(account.debits_pending, account.debits_posted, account.credits_pending, account.credits_posted, account.no);
+        }
+        s.setMeta.run('checkpoint_timestamp', request.checkpoint.timestamp.toString());
+      }
+    })();
+    if (entry) this.chainHead = { seq: entry.seq, hash: entry.hash };
+    return entry;
+  }
+
+  async getTransfer(id: string): Promise<Transfer | undefined> {
+    return this.rowToTransfer(this.statements.transferById.get(id) as Row | undefined, this.accountsByNo);
+  }
+
+  async accountHistory(account: Account, options: { limit: number; before?: bigint }): Promise<HistoryPage> {
+    this.indexHistory(Number.POSITIVE_INFINITY);
+    const before = options.before ?? (1n << 62n);
+    const rows = this.statements.historyPage.all(account.no, before, options.limit + 1) as Row[];
+    const page = rows.slice(0, options.limit).map((row) => {
+      const transfer = this.rowToTransfer(this.statements.transferByTimestamp.get(row.timestamp) as Row, this.accountsByNo)!;
+      return { transfer, after: transfer.debit_account_no === account.no ? transfer.debit_after : transfer.credit_after };
+    });
+    const last = page[page.length - 1];
+    return rows.length > options.limit && last ? { entries: page, next_before: last.transfer.timestamp } : { entries: page };
+  }
+
+  async balanceAt(account: Account, timestamp: bigint): Promise<Balances> {
+    this.indexHistory(Number.POSITIVE_INFINITY);
+    const row = this.statements.historyPage.get(account.no, timestamp + 1n, 1) as Row | undefined;
+    if (!row) return zeroBalances();
+    const transfer = this.rowToTransfer(this.statements.transferByTimestamp.get(row.timestamp) as Row, this.accountsByNo)!;
+    return transfer.debit_account_no === account.no ? transfer.debit_after : transfer.credit_after;
+  }
+
+  /** Brings the history index up to the last committed transfer, at most `limit` transfers. Returns how many. */
+  indexHistory(limit: number): number {
+    const s = this.statements;
+    let indexed = 0;
+    while (indexed < limit) {
+      const watermark = this.historyWatermark();
+      const rows = s.transfersAfter.all(watermark, Math.min(HISTORY_CHUNK, limit - indexed)) as Row[];
+      if (rows.length === 0) break;
+      this.history.transaction(() => {
+        for (const row of rows) {
+          s.insertHistory.run(row.debit_no, row.timestamp);
+          s.insertHistory.run(row.credit_no, row.timestamp);
+        }
+        s.setHistoryMeta.run('watermark', (rows[rows.length - 1].timestamp as bigint).toString());
+      })();
+      indexed += rows.length;
+    }
+    return indexed;
+  }
+
+  private historyWatermark(): bigint {
+    const row = this.statements.historyMeta.get('watermark') as Row | undefined;
+    return row ? BigInt(row.value as string) : 0n;
+  }
+
+  /** The history index is derived: if it is ahead of the journal (a restored backup), rebuild it. */
+  private resetHistoryIfAhead(lastTimestamp: bigint): void {
+    if (this.historyWatermark() <= lastTimestamp) return;
+    this.history.exec('DELETE FROM entries; DELETE FROM meta;');
+  }
+
+  private checkpointTimestamp(): bigint {
+    const row = this.statements.getMeta.get('checkpoint_timestamp') as Row | undefined;
+    return row ? BigInt(row.value as string) : 0n;
+  }
+
+  /** Account and transfer records after `timestamp`, merged in timestamp order. */
+  private *recordsAfter(timestamp: bigint, byNo: readonly Account[]): Generator<JournalRecord> {
+    yield* this.recordsBetween(timestamp + 1n, 1n << 62n, byNo);
+  }
+
+  private *recordsBetween(first: bigint, last: bigint, byNo: readonly Account[]): Generator<JournalRecord> {
+    const s = this.statements;
+    const accounts = s.accountsBetween.iterate(first, last) as IterableIterator<Row>;
+    const transfers = s.transfersBetween.iterate(first, last) as IterableIterator<Row>;
+    let account = accounts.next();
+    let transfer = transfers.next();
+    // byNo grows while a replay consumes this generator, so accounts created here resolve too.
+    const lookupByNo = (no: number): Account | undefined => byNo[no];
+    while (!account.done || !transfer.done) {
+      if (!account.done && (transfer.done || (account.value.timestamp as bigint) < (transfer.value.timestamp as bigint))) {
+        yield { kind: 'account', account: accountFromRow(account.value, true) };
+        account = accounts.next();
+      } else {
+        yield { kind: 'transfer', transfer: decodeTransfer(transfer.value, lookupByNo) };
+        transfer = transfers.next();
+      }
+    }
+  }
+
+  private rowToTransfer(row: Row | undefined, byNo: readonly Account[]): Transfer | undefined {
+    return row === undefined ? undefined : decodeTransfer(row, (no) => byNo[no]);
+  }
+
+  private transferFromRow(row: Row, byNo: readonly Account[]): Transfer {
+    return decodeTransfer(row, (no) => byNo[no]);
+  }
+
+  verifySource(): VerifySource {
+    const s = this.statements;
+    const accountIds: string[] = (s.allAccountIds.all() as Row[]).map((row) => row.id as string);
+    const byNo = (no: number) => ({ id: accountIds[no] }) as Account;
+    return {
+      entries: function* () {
+        for (const row of s.entries.iterate() as Iterable<Row>) {
+          yield {
+            seq: Number(row.seq), first_timestamp: row.first_timestamp as bigint, last_timestamp: row.last_timestamp as bigint,
+            count: Number(row.count), prev_hash: row.prev_hash as Buffer, hash: row.hash as Buffer,
+          };
+        }
+      },
+      records: (first, last) => this.recordsBetween(first, last, accountIds.map((_, no) => byNo(no))),
+      recordCount: () => Number((s.recordCount.get() as Row).n),
+      checkpoint: () => {
+        const timestamp = this.checkpointTimestamp();
+        return {
+          timestamp,
+          accounts: (function* () {
+            for (const row of s.accountsUpTo.iterate(timestamp) as Iterable<Row>) {
+              const a = accountFromRow(row);
+              yield { id: a.id, no: a.no, debits_pending: a.debits_pending, debits_posted: a.debits_posted, credits_pending: a.credits_pending, credits_posted: a.credits_posted };
+            }
+          })(),
+        };
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+    if (this.history.open) this.history.close();
+  }
+}
+
+function migrate(db: Database.Database, assets: readonly Asset[]): void {
+  const version = Number(db.pragma('user_version', { simple: true }));
+  assert.ok(version <= SCHEMA_VERSION, `the data directory was written by a newer mari (schema ${version} > ${SCHEMA_VERSION})`);
+  db.transaction(() => {
+    for (let step = version; step < MIGRATIONS.length; step++) db.exec(MIGRATIONS[step]);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    const insert = db.prepare('INSERT INTO assets (code, scale, name) VALUES (?, ?, ?) ON CONFLICT (code) DO NOTHING');
+    for (const asset of assets) insert.run(asset.code, asset.scale, asset.name);
+  })();
+}
+
+function prepare(db: Database.Database, history: Database.Database) {
+  const transferColumns = '*';
+  return {
+    getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
+    setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+    assets: db.prepare('SELECT code, scale, name FROM assets ORDER BY code'),
+    accountsUpTo: db.prepare('SELECT * FROM accounts WHERE timestamp <= ? ORDER BY no'),
+    accountsBetween: db.prepare('SELECT * FROM accounts WHERE timestamp BETWEEN ? AND ? ORDER BY timestamp'),
+    allAccountIds: db.prepare('SELECT id FROM accounts ORDER BY no'),
+    livePendingAt: db.prepare(`SELECT ${transferColumns} FROM transfers p WHERE flags & 2 != 0 AND timestamp <= ?
+      AND NOT EXISTS (SELECT 1 FROM transfers r WHERE r.pending_id = p.id AND r.timestamp <= ?) ORDER BY timestamp`),
+    transfersBetween: db.prepare(`SELECT ${transferColumns} FROM transfers WHERE timestamp BETWEEN ? AND ? ORDER BY timestamp`),
+    transfersAfter: db.prepare('SELECT timestamp, debit_no, credit_no FROM transfers WHERE timestamp > ? ORDER BY timestamp LIMIT ?'),
+    transferById: db.prepare(`SELECT ${transferColumns} FROM transfers WHERE id = ?`),
+    transferByTimestamp: db.prepare(`SELECT ${transferColumns} FROM transfers WHERE timestamp = ?`),
+    resolution: db.prepare(`SELECT ${transferColumns} FROM transfers WHERE pending_id = ?`),
+    reversal: db.prepare(`SELECT ${transferColumns} FROM transfers WHERE reversal_of = ?`),
+    insertAccount: db.prepare('INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0)'),
+    insertTransfer: db.prepare('INSERT INTO transfers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+    checkpointAccount: db.prepare('UPDATE accounts SET debits_pending = ?, debits_posted = ?, credits_pending = ?, credits_posted = ? WHERE no = ?'),
+    insertEntry: db.prepare('INSERT INTO journal VALUES (?, ?, ?, ?, ?, ?)'),
+    lastEntry: db.prepare('SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1'),
+    lastTimestamp: db.prepare('SELECT max(coalesce((SELECT max(timestamp) FROM transfers), 0), coalesce((SELECT max(timestamp) FROM accounts), 0)) AS ts'),
+    entries: db.prepare('SELECT * FROM journal ORDER BY seq'),
+    recordCount: db.prepare('SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM transfers) AS n'),
+    historyMeta: history.prepare('SELECT value FROM meta WHERE key = ?'),
+    setHistoryMeta: history.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+    insertHistory: history.prepare('INSERT OR IGNORE INTO entries (account_no, timestamp) VALUES (?, ?)'),
+    historyPage: history.prepare('SELECT timestamp FROM entries WHERE account_no = ? AND timestamp < ? ORDER BY timestamp DESC LIMIT ?'),
+  };
+}
+
+function accountFromRow(row: Row, zero = false): Account {
+  return {
+    no: Number(row.no), id: row.id as string, asset: row.asset as string, code: Number(row.code), flags: Number(row.flags),
+    user_data: (row.user_data as string | null) ?? null, timestamp: row.timestamp as bigint,
+    ...(zero ? zeroBalances() : {
+      debits_pending: row.debits_pending as bigint, debits_posted: row.debits_posted as bigint,
+      credits_pending: row.credits_pending as bigint, credits_posted: row.credits_posted as bigint,
+    }),
+  };
+}
+
+function insertAccount(statement: Database.Statement, a: Account): void {
+  statement.run(a.no, a.id, a.asset, a.code, a.flags, a.user_data, a.timestamp);
+}
+
+function insertTransfer(statement: Database.Statement, t: Transfer): void {
+  const d = t.debit_after;
+  const c = t.credit_after;
+  statement.run(t.timestamp, t.id, t.debit_account_no, t.credit_account_no, t.amount, t.pending_id, t.pending_amount, t.asset,
+    t.code, t.flags, t.timeout, t.user_data, t.reversal_of,
+    d.debits_pending, d.debits_posted, d.credits_pending, d.credits_posted,
+    c.debits_pending, c.debits_posted, c.credits_pending, c.credits_posted);
+}
+
+function decodeTransfer(row: Row, accountByNo: (no: number) => Account | undefined): Transfer {
+  const debit_no = Number(row.debit_no);
+  const credit_no = Number(row.credit_no);
+  return {
+    id: row.id as string,
+    timestamp: row.timestamp as bigint,
+    debit_account_id: accountByNo(debit_no)?.id ?? `#${debit_no}`,
+    credit_account_id: accountByNo(credit_no)?.id ?? `#${credit_no}`,
+    debit_account_no: debit_no,
+    credit_account_no: credit_no,
+    amount: row.amount as bigint,
+    pending_id: (row.pending_id as string | null) ?? null,
+    pending_amount: row.pending_amount as bigint,
+    asset: row.asset as string,
+    code: Number(row.code),
+    flags: Number(row.flags),
+    timeout: Number(row.timeout),
+    user_data: (row.user_data as string | null) ?? null,
+    reversal_of: (row.reversal_of as string | null) ?? null,
+    debit_after: { debits_pending: row.dr_debits_pending as bigint, debits_posted: row.dr_debits_posted as bigint, credits_pending: row.dr_credits_pending as bigint, credits_posted: row.dr_credits_posted as bigint },
+    credit_after: { debits_pending: row.cr_debits_pending as bigint, debits_posted: row.cr_debits_posted as bigint, credits_pending: row.cr_credits_pending as bigint, credits_posted: row.cr_credits_posted as bigint },
+  };
+}

@@ -1,0 +1,169 @@
+// The single writer. Requests queue here; each turn takes every queued request (up to a bound),
+// applies them to the ledger as one batch, commits the batch's records as one journal entry
+// (group commit: one fsync or one round trip for all of them), and only then answers each
+// request. Batches never overlap: the next starts after the previous commit returned.
+import { EventEmitter } from 'node:events';
+import { RequestError, type AccountResult, type TransferResult } from '../errors/registry.js';
+import type { Ledger } from '../ledger/ledger.js';
+import type { Account, AccountInput, TransferInput } from '../ledger/types.js';
+import type { Store } from './store.js';
+
+export interface WriterOptions {
+  /** Events gathered into one commit, across requests. */
+  commit_events_max: number;
+  /** Write a balance checkpoint at most this often, bounding start-up replay. */
+  checkpoint_interval_ms: number;
+}
+
+export const WRITER_DEFAULTS: WriterOptions = Object.freeze({ commit_events_max: 16_384, checkpoint_interval_ms: 1_000 });
+
+type Operation =
+  | { kind: 'accounts'; events: readonly AccountInput[]; resolve: (results: AccountResult[]) => void; reject: (error: Error) => void }
+  | { kind: 'transfers'; events: readonly TransferInput[]; resolve: (results: TransferResult[]) => void; reject: (error: Error) => void };
+
+export interface CommitStats {
+  events: number;
+  records: number;
+  commit_ms: number;
+}
+
+export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats] }> {
+  private readonly queue: Operation[] = [];
+  private readonly dirty = new Set<Account>();
+  private draining = false;
+  private failure: Error | undefined;
+  private lastCheckpointMs = Date.now();
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private idle: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    readonly ledger: Ledger,
+    readonly store: Store,
+    private readonly options: WriterOptions = WRITER_DEFAULTS,
+  ) {
+    super();
+    this.armExpiryTimer();
+  }
+
+  get failed(): Error | undefined {
+    return this.failure;
+  }
+
+  createAccounts(events: readonly AccountInput[]): Promise<AccountResult[]> {
+    return new Promise((resolve, reject) => this.enqueue({ kind: 'accounts', events, resolve, reject }));
+  }
+
+  createTransfers(events: readonly TransferInput[]): Promise<TransferResult[]> {
+    return new Promise((resolve, reject) => this.enqueue({ kind: 'transfers', events, resolve, reject }));
+  }
+
+  /** Releases expired pending transfers now rather than at the timer (tests and the CLI use it). */
+  expireNow(): Promise<void> {
+    this.schedule(true);
+    return this.idle;
+  }
+
+  private enqueue(operation: Operation): void {
+    if (this.failure || this.closed) {
+      operation.reject(new RequestError('writer_unavailable'));
+      return;
+    }
+    this.queue.push(operation);
+    this.schedule(false);
+  }
+
+  private schedule(force: boolean): void {
+    if (this.draining) return;
+    this.draining = true;
+    this.idle = new Promise((resolve) => setImmediate(() => this.drain(force).finally(resolve)));
+  }
+
+  private async drain(force: boolean): Promise<void> {
+    try {
+      while (this.queue.length > 0 || force || this.expiryDue()) {
+        force = false;
+        await this.flush();
+      }
+    } catch (error) {
+      this.stop(error as Error);
+    } finally {
+      this.draining = false;
+      this.armExpiryTimer();
+    }
+  }
+
+  private async flush(): Promise<void> {
+    const operations = this.take();
+    const ids: string[] = [];
+    for (const op of operations) if (op.kind === 'transfers') for (const e of op.events) ids.push(e.id, e.pending_id ?? e.id, e.reversal_of ?? e.id);
+    const batch = this.ledger.begin(await this.store.lookups(ids));
+    batch.expire();
+    const results = operations.map((op) => (op.kind === 'accounts' ? batch.createAccounts(op.events) : batch.createTransfers(op.events)));
+    for (const account of batch.dirty) this.dirty.add(account);
+    const now = Date.now();
+    const checkpoint = now - this.lastCheckpointMs >= this.options.checkpoint_interval_ms || this.closed;
+    if (batch.records.length > 0 || checkpoint) {
+      const started = performance.now();
+      try {
+        await this.store.commit({
+          records: batch.records,
+          checkpoint: checkpoint ? { timestamp: this.ledger.lastTimestamp, dirty: this.dirty } : undefined,
+        });
+      } catch (error) {
+        // The ledger in memory is ahead of the disk now: nothing of this batch may be acknowledged.
+        for (const op of operations) op.reject(new RequestError('writer_unavailable'));
+        throw error;
+      }
+      if (checkpoint) {
+        this.dirty.clear();
+        this.lastCheckpointMs = now;
+      }
+      this.emit('commit', { events: results.reduce((n, r) => n + r.length, 0), records: batch.records.length, commit_ms: performance.now() - started });
+    }
+    operations.forEach((op, index) => (op.resolve as (r: unknown) => void)(results[index]));
+  }
+
+  private take(): Operation[] {
+    const taken: Operation[] = [];
+    let events = 0;
+    while (this.queue.length > 0) {
+      const next = this.queue[0];
+      if (taken.length > 0 && events + next.events.length > this.options.commit_events_max) break;
+      taken.push(this.queue.shift()!);
+      events += next.events.length;
+    }
+    return taken;
+  }
+
+  private expiryDue(): boolean {
+    const next = this.ledger.nextExpiry();
+    return next !== undefined && next <= BigInt(Date.now()) * 1_000_000n;
+  }
+
+  private armExpiryTimer(): void {
+    clearTimeout(this.expiryTimer);
+    const next = this.ledger.nextExpiry();
+    if (next === undefined || this.failure || this.closed) return;
+    const delay_ms = Math.max(0, Math.min(3_600_000, Number(next / 1_000_000n) - Date.now() + 1));
+    this.expiryTimer = setTimeout(() => this.schedule(true), delay_ms);
+    this.expiryTimer.unref();
+  }
+
+  /** A failed commit or a broken invariant: refuse everything from now on. The process should exit and restart. */
+  private stop(error: Error): void {
+    this.failure = error;
+    clearTimeout(this.expiryTimer);
+    for (const op of this.queue.splice(0)) op.reject(new RequestError('writer_unavailable'));
+    this.emit('fatal', error);
+  }
+
+  /** Finishes queued work, writes a final checkpoint, and refuses anything after. */
+  async close(): Promise<void> {
+    await this.idle;
+    if (this.failure) return;
+    this.closed = true;
+    clearTimeout(this.expiryTimer);
+    await this.flush();
+  }
+}
