@@ -1,9 +1,11 @@
 // The ledger's records. Amounts and balances are bigint minor units; timestamps are bigint
 // nanoseconds since the Unix epoch (UTC), unique and strictly increasing, assigned by the ledger.
 
+// Bit values follow TigerBeetle's. `linked` chains account creations in a batch; it is not stored.
 export const AccountFlag = {
-  debits_must_not_exceed_credits: 1 << 0,
-  credits_must_not_exceed_debits: 1 << 1,
+  linked: 1 << 0,
+  debits_must_not_exceed_credits: 1 << 1,
+  credits_must_not_exceed_debits: 1 << 2,
 } as const;
 export type AccountFlagName = keyof typeof AccountFlag;
 
@@ -68,7 +70,7 @@ export interface TransferInput {
   reversal_of?: string | null;
 }
 
-/** A transfer as the ledger committed it: every field resolved, plus both accounts' balances after it. */
+/** A transfer as the ledger committed it, every field resolved. */
 export interface Transfer {
   readonly id: string;
   readonly timestamp: bigint;
@@ -86,8 +88,24 @@ export interface Transfer {
   readonly timeout: number;
   readonly user_data: string | null;
   readonly reversal_of: string | null;
-  readonly debit_after: Readonly<Balances>;
-  readonly credit_after: Readonly<Balances>;
+}
+
+/**
+ * A committed transfer's effect on its two accounts' balances. The one definition shared by the
+ * ledger, replay, verification and the history index.
+ */
+export function applyTransfer(transfer: Transfer, debit: Balances, credit: Balances): void {
+  if (transfer.flags & (TransferFlag.post_pending_transfer | TransferFlag.void_pending_transfer | TransferFlag.expiry)) {
+    debit.debits_pending -= transfer.pending_amount;
+    credit.credits_pending -= transfer.pending_amount;
+  }
+  if (transfer.flags & TransferFlag.pending) {
+    debit.debits_pending += transfer.amount;
+    credit.credits_pending += transfer.amount;
+  } else if (!(transfer.flags & (TransferFlag.void_pending_transfer | TransferFlag.expiry))) {
+    debit.debits_posted += transfer.amount;
+    credit.credits_posted += transfer.amount;
+  }
 }
 
 export function zeroBalances(): Balances {

@@ -5,11 +5,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import assert from 'node:assert/strict';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { DEFAULT_ASSETS, type Asset } from '../ledger/assets.js';
 import { GENESIS_HASH, makeEntry, type JournalEntry } from '../ledger/journal.js';
 import { type JournalRecord, type Ledger, type Lookups } from '../ledger/ledger.js';
-import { zeroBalances, type Account, type Balances, type Transfer } from '../ledger/types.js';
+import { applyTransfer, zeroBalances, type Account, type Balances, type Transfer } from '../ledger/types.js';
+import { IdFilter } from './bloom.js';
 import type { VerifySource } from '../ledger/verify.js';
 import type { CommitRequest, HistoryPage, Store } from './store.js';
 
@@ -29,9 +31,7 @@ const MIGRATIONS: readonly string[] = [
   CREATE TABLE transfers (
     timestamp INTEGER PRIMARY KEY, id TEXT NOT NULL, debit_no INTEGER NOT NULL, credit_no INTEGER NOT NULL,
     amount INTEGER NOT NULL, pending_id TEXT, pending_amount INTEGER NOT NULL, asset TEXT NOT NULL,
-    code INTEGER NOT NULL, flags INTEGER NOT NULL, timeout INTEGER NOT NULL, user_data TEXT, reversal_of TEXT,
-    dr_debits_pending INTEGER NOT NULL, dr_debits_posted INTEGER NOT NULL, dr_credits_pending INTEGER NOT NULL, dr_credits_posted INTEGER NOT NULL,
-    cr_debits_pending INTEGER NOT NULL, cr_debits_posted INTEGER NOT NULL, cr_credits_pending INTEGER NOT NULL, cr_credits_posted INTEGER NOT NULL
+    code INTEGER NOT NULL, flags INTEGER NOT NULL, timeout INTEGER NOT NULL, user_data TEXT, reversal_of TEXT
   ) STRICT;
   CREATE UNIQUE INDEX transfers_id ON transfers(id);
   CREATE UNIQUE INDEX transfers_resolution ON transfers(pending_id) WHERE pending_id IS NOT NULL;
@@ -52,11 +52,23 @@ const MIGRATIONS: readonly string[] = [
   `,
 ];
 
+// Derived from the journal and rebuilt from it when missing or ahead: each account's entries with
+// its balances after each one, and the running balances as of the watermark.
 const HISTORY_SCHEMA = `
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
-  CREATE TABLE IF NOT EXISTS entries (account_no INTEGER NOT NULL, timestamp INTEGER NOT NULL, PRIMARY KEY (account_no, timestamp)) WITHOUT ROWID, STRICT;
+  CREATE TABLE IF NOT EXISTS entries (
+    account_no INTEGER NOT NULL, timestamp INTEGER NOT NULL,
+    debits_pending INTEGER NOT NULL, debits_posted INTEGER NOT NULL, credits_pending INTEGER NOT NULL, credits_posted INTEGER NOT NULL,
+    PRIMARY KEY (account_no, timestamp)
+  ) WITHOUT ROWID, STRICT;
+  CREATE TABLE IF NOT EXISTS balances (
+    account_no INTEGER PRIMARY KEY,
+    debits_pending INTEGER NOT NULL, debits_posted INTEGER NOT NULL, credits_pending INTEGER NOT NULL, credits_posted INTEGER NOT NULL
+  ) STRICT;
 `;
 
+/** Later than any timestamp the ledger assigns (nanoseconds, good until 2116). */
+const TIMESTAMP_END = 1n << 62n;
 /** How many transfers the history index takes per transaction when catching up. */
 const HISTORY_CHUNK = 50_000;
 
@@ -75,6 +87,10 @@ export class SqliteStore implements Store {
   private readonly statements: ReturnType<typeof prepare>;
   private chainHead: { seq: number; hash: Buffer } = { seq: 0, hash: GENESIS_HASH };
   private accountsByNo: readonly Account[] = [];
+  private ids = new IdFilter(0);
+  private checkpointer: Worker | undefined;
+  /** The history index's running balances, as of its watermark (loaded lazily). */
+  private running = new Map<number, Balances>();
 
   constructor(private readonly options: SqliteStoreOptions) {
     fs.mkdirSync(options.dataDir, { recursive: true });
@@ -83,6 +99,11 @@ export class SqliteStore implements Store {
     if (!options.readonly) {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
+      // Checkpointing copies the WAL into the database and fsyncs it; done inside a commit it
+      // would stall the writer. A worker thread does it beside the writer instead.
+      this.db.pragma('wal_autocheckpoint = 0');
+      this.checkpointer = new Worker(new URL('./sqlite_checkpointer.js', import.meta.url), { workerData: { file, interval_ms: 200 } });
+      this.checkpointer.unref();
       migrate(this.db, options.assets ?? DEFAULT_ASSETS);
     }
     this.db.pragma('cache_size = -262144');
@@ -109,7 +130,14 @@ export class SqliteStore implements Store {
     const last = s.lastTimestamp.get() as Row;
     ledger.lastTimestamp = ledger.lastTimestamp > (last.ts as bigint) ? ledger.lastTimestamp : (last.ts as bigint);
     this.accountsByNo = ledger.accountsByNo;
+    this.rebuildIdFilter();
     this.resetHistoryIfAhead(last.ts as bigint);
+  }
+
+  private rebuildIdFilter(): void {
+    const count = Number(this.statements.transferCount.get());
+    this.ids = new IdFilter(Math.max(1_000_000, count * 2));
+    for (const id of this.statements.allTransferIds.iterate() as Iterable<string>) this.ids.add(id);
   }
 
   assets(): Asset[] {
@@ -120,7 +148,8 @@ export class SqliteStore implements Store {
     const s = this.statements;
     const byNo = this.accountsByNo;
     return {
-      transfer: (id) => this.rowToTransfer(s.transferById.get(id) as Row | undefined, byNo),
+      // Most ids are new: the filter says so from memory; only a "maybe" reads the database.
+      transfer: (id) => (this.ids.mightContain(id) ? this.rowToTransfer(s.transferById.get(id) as Row | undefined, byNo) : undefined),
       resolution: (pending_id) => this.rowToTransfer(s.resolution.get(pending_id) as Row | undefined, byNo),
       reversal: (original_id) => this.rowToTransfer(s.reversal.get(original_id) as Row | undefined, byNo),
     };
@@ -149,6 +178,8 @@ export class SqliteStore implements Store {
       }
     })();
     if (entry) this.chainHead = { seq: entry.seq, hash: entry.hash };
+    for (const record of records) if (record.kind === 'transfer') this.ids.add(record.transfer.id);
+    if (this.ids.saturated) this.rebuildIdFilter();
     return entry;
   }
 
@@ -158,42 +189,63 @@ export class SqliteStore implements Store {
 
   async accountHistory(account: Account, options: { limit: number; before?: bigint }): Promise<HistoryPage> {
     this.indexHistory(Number.POSITIVE_INFINITY);
-    const before = options.before ?? (1n << 62n);
+    const before = options.before ?? TIMESTAMP_END;
     const rows = this.statements.historyPage.all(account.no, before, options.limit + 1) as Row[];
-    const page = rows.slice(0, options.limit).map((row) => {
-      const transfer = this.rowToTransfer(this.statements.transferByTimestamp.get(row.timestamp) as Row, this.accountsByNo)!;
-      return { transfer, after: transfer.debit_account_no === account.no ? transfer.debit_after : transfer.credit_after };
-    });
-    const last = page[page.length - 1];
-    return rows.length > options.limit && last ? { entries: page, next_before: last.transfer.timestamp } : { entries: page };
+    const entries = rows.slice(0, options.limit).map((row) => ({
+      transfer: this.rowToTransfer(this.statements.transferByTimestamp.get(row.timestamp) as Row, this.accountsByNo)!,
+      after: balancesFromRow(row),
+    }));
+    const last = entries[entries.length - 1];
+    return rows.length > options.limit && last ? { entries, next_before: last.transfer.timestamp } : { entries };
   }
 
   async balanceAt(account: Account, timestamp: bigint): Promise<Balances> {
     this.indexHistory(Number.POSITIVE_INFINITY);
     const row = this.statements.historyPage.get(account.no, timestamp + 1n, 1) as Row | undefined;
-    if (!row) return zeroBalances();
-    const transfer = this.rowToTransfer(this.statements.transferByTimestamp.get(row.timestamp) as Row, this.accountsByNo)!;
-    return transfer.debit_account_no === account.no ? transfer.debit_after : transfer.credit_after;
+    return row ? balancesFromRow(row) : zeroBalances();
   }
 
-  /** Brings the history index up to the last committed transfer, at most `limit` transfers. Returns how many. */
+  /**
+   * Brings the history index up to the last committed transfer (at most `limit` transfers),
+   * computing each account's balances after each entry. Returns how many transfers it indexed.
+   */
   indexHistory(limit: number): number {
     const s = this.statements;
     let indexed = 0;
     while (indexed < limit) {
-      const watermark = this.historyWatermark();
-      const rows = s.transfersAfter.all(watermark, Math.min(HISTORY_CHUNK, limit - indexed)) as Row[];
+      const rows = s.transfersAfter.all(this.historyWatermark(), Math.min(HISTORY_CHUNK, limit - indexed)) as Row[];
       if (rows.length === 0) break;
       this.history.transaction(() => {
+        const dirty = new Set<number>();
         for (const row of rows) {
-          s.insertHistory.run(row.debit_no, row.timestamp);
-          s.insertHistory.run(row.credit_no, row.timestamp);
+          const debit_no = Number(row.debit_no);
+          const credit_no = Number(row.credit_no);
+          const debit = this.runningBalances(debit_no);
+          const credit = this.runningBalances(credit_no);
+          applyTransfer({ flags: Number(row.flags), amount: row.amount as bigint, pending_amount: row.pending_amount as bigint } as Transfer, debit, credit);
+          s.insertHistory.run(debit_no, row.timestamp, debit.debits_pending, debit.debits_posted, debit.credits_pending, debit.credits_posted);
+          s.insertHistory.run(credit_no, row.timestamp, credit.debits_pending, credit.debits_posted, credit.credits_pending, credit.credits_posted);
+          dirty.add(debit_no).add(credit_no);
+        }
+        for (const no of dirty) {
+          const b = this.running.get(no)!;
+          s.saveRunning.run(no, b.debits_pending, b.debits_posted, b.credits_pending, b.credits_posted);
         }
         s.setHistoryMeta.run('watermark', (rows[rows.length - 1].timestamp as bigint).toString());
       })();
       indexed += rows.length;
     }
     return indexed;
+  }
+
+  private runningBalances(no: number): Balances {
+    let balances = this.running.get(no);
+    if (!balances) {
+      const row = this.statements.loadRunning.get(no) as Row | undefined;
+      balances = row ? balancesFromRow(row) : zeroBalances();
+      this.running.set(no, balances);
+    }
+    return balances;
   }
 
   private historyWatermark(): bigint {
@@ -204,7 +256,8 @@ export class SqliteStore implements Store {
   /** The history index is derived: if it is ahead of the journal (a restored backup), rebuild it. */
   private resetHistoryIfAhead(lastTimestamp: bigint): void {
     if (this.historyWatermark() <= lastTimestamp) return;
-    this.history.exec('DELETE FROM entries; DELETE FROM meta;');
+    this.history.exec('DELETE FROM entries; DELETE FROM balances; DELETE FROM meta;');
+    this.running.clear();
   }
 
   private checkpointTimestamp(): bigint {
@@ -214,7 +267,7 @@ export class SqliteStore implements Store {
 
   /** Account and transfer records after `timestamp`, merged in timestamp order. */
   private *recordsAfter(timestamp: bigint, byNo: readonly Account[]): Generator<JournalRecord> {
-    yield* this.recordsBetween(timestamp + 1n, 1n << 62n, byNo);
+    yield* this.recordsBetween(timestamp + 1n, TIMESTAMP_END, byNo);
   }
 
   private *recordsBetween(first: bigint, last: bigint, byNo: readonly Account[]): Generator<JournalRecord> {
@@ -275,6 +328,16 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    if (this.checkpointer) {
+      const worker = this.checkpointer;
+      this.checkpointer = undefined;
+      await new Promise<void>((resolve) => {
+        worker.once('message', () => resolve());
+        worker.once('exit', () => resolve());
+        worker.postMessage('stop');
+      });
+      await worker.terminate();
+    }
     if (this.db.open) this.db.close();
     if (this.history.open) this.history.close();
   }
@@ -303,13 +366,15 @@ function prepare(db: Database.Database, history: Database.Database) {
     livePendingAt: db.prepare(`SELECT ${transferColumns} FROM transfers p WHERE flags & 2 != 0 AND timestamp <= ?
       AND NOT EXISTS (SELECT 1 FROM transfers r WHERE r.pending_id = p.id AND r.timestamp <= ?) ORDER BY timestamp`),
     transfersBetween: db.prepare(`SELECT ${transferColumns} FROM transfers WHERE timestamp BETWEEN ? AND ? ORDER BY timestamp`),
-    transfersAfter: db.prepare('SELECT timestamp, debit_no, credit_no FROM transfers WHERE timestamp > ? ORDER BY timestamp LIMIT ?'),
+    transfersAfter: db.prepare('SELECT timestamp, debit_no, credit_no, amount, pending_amount, flags FROM transfers WHERE timestamp > ? ORDER BY timestamp LIMIT ?'),
     transferById: db.prepare(`SELECT ${transferColumns} FROM transfers WHERE id = ?`),
+    transferCount: db.prepare('SELECT count(*) FROM transfers').pluck(),
+    allTransferIds: db.prepare('SELECT id FROM transfers').pluck(),
     transferByTimestamp: db.prepare(`SELECT ${transferColumns} FROM transfers WHERE timestamp = ?`),
     resolution: db.prepare(`SELECT ${transferColumns} FROM transfers WHERE pending_id = ?`),
     reversal: db.prepare(`SELECT ${transferColumns} FROM transfers WHERE reversal_of = ?`),
     insertAccount: db.prepare('INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0)'),
-    insertTransfer: db.prepare('INSERT INTO transfers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+    insertTransfer: db.prepare('INSERT INTO transfers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
     checkpointAccount: db.prepare('UPDATE accounts SET debits_pending = ?, debits_posted = ?, credits_pending = ?, credits_posted = ? WHERE no = ?'),
     insertEntry: db.prepare('INSERT INTO journal VALUES (?, ?, ?, ?, ?, ?)'),
     lastEntry: db.prepare('SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1'),
@@ -318,8 +383,10 @@ function prepare(db: Database.Database, history: Database.Database) {
     recordCount: db.prepare('SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM transfers) AS n'),
     historyMeta: history.prepare('SELECT value FROM meta WHERE key = ?'),
     setHistoryMeta: history.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
-    insertHistory: history.prepare('INSERT OR IGNORE INTO entries (account_no, timestamp) VALUES (?, ?)'),
-    historyPage: history.prepare('SELECT timestamp FROM entries WHERE account_no = ? AND timestamp < ? ORDER BY timestamp DESC LIMIT ?'),
+    insertHistory: history.prepare('INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?)'),
+    historyPage: history.prepare('SELECT * FROM entries WHERE account_no = ? AND timestamp < ? ORDER BY timestamp DESC LIMIT ?'),
+    loadRunning: history.prepare('SELECT * FROM balances WHERE account_no = ?'),
+    saveRunning: history.prepare('INSERT INTO balances VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_no) DO UPDATE SET debits_pending = excluded.debits_pending, debits_posted = excluded.debits_posted, credits_pending = excluded.credits_pending, credits_posted = excluded.credits_posted'),
   };
 }
 
@@ -339,12 +406,15 @@ function insertAccount(statement: Database.Statement, a: Account): void {
 }
 
 function insertTransfer(statement: Database.Statement, t: Transfer): void {
-  const d = t.debit_after;
-  const c = t.credit_after;
   statement.run(t.timestamp, t.id, t.debit_account_no, t.credit_account_no, t.amount, t.pending_id, t.pending_amount, t.asset,
-    t.code, t.flags, t.timeout, t.user_data, t.reversal_of,
-    d.debits_pending, d.debits_posted, d.credits_pending, d.credits_posted,
-    c.debits_pending, c.debits_posted, c.credits_pending, c.credits_posted);
+    t.code, t.flags, t.timeout, t.user_data, t.reversal_of);
+}
+
+function balancesFromRow(row: Row): Balances {
+  return {
+    debits_pending: row.debits_pending as bigint, debits_posted: row.debits_posted as bigint,
+    credits_pending: row.credits_pending as bigint, credits_posted: row.credits_posted as bigint,
+  };
 }
 
 function decodeTransfer(row: Row, accountByNo: (no: number) => Account | undefined): Transfer {
@@ -366,7 +436,5 @@ function decodeTransfer(row: Row, accountByNo: (no: number) => Account | undefin
     timeout: Number(row.timeout),
     user_data: (row.user_data as string | null) ?? null,
     reversal_of: (row.reversal_of as string | null) ?? null,
-    debit_after: { debits_pending: row.dr_debits_pending as bigint, debits_posted: row.dr_debits_posted as bigint, credits_pending: row.dr_credits_pending as bigint, credits_posted: row.dr_credits_posted as bigint },
-    credit_after: { debits_pending: row.cr_debits_pending as bigint, debits_posted: row.cr_debits_posted as bigint, credits_pending: row.cr_credits_pending as bigint, credits_posted: row.cr_credits_posted as bigint },
   };
 }

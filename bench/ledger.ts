@@ -1,0 +1,146 @@
+// The ledger benchmark: durable transfers on the embedded store, in batches of 1,000 and 8,000,
+// half of the payments linked to a fee transfer into one hot fee account; and in the same run the
+// naive design (one SQLite transaction per transfer, balances kept with UPDATE) for the ratio.
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { openLedger } from '../src/store/open.js';
+import { AccountFlag, TransferFlag, type TransferInput } from '../src/ledger/types.js';
+import { idSequence, option, percentile, round, tempDir } from './util.js';
+
+const CUSTOMERS = 100_000;
+const OPENING_BALANCE = 1_000_000_000n;
+
+function randomCustomer(): string {
+  return `c${Math.floor(Math.random() * CUSTOMERS)}`;
+}
+
+/** A batch of `size` transfers: payments between customers, every other one linked to a fee. */
+function makeBatch(size: number, nextId: () => string): TransferInput[] {
+  const batch: TransferInput[] = [];
+  let withFee = false;
+  while (batch.length < size) {
+    let debit = randomCustomer();
+    let credit = randomCustomer();
+    while (credit === debit) credit = randomCustomer();
+    const payment: TransferInput = { id: nextId(), debit_account_id: debit, credit_account_id: credit, amount: 100n, asset: 'USD', code: 1 };
+    if (withFee && batch.length + 2 <= size) {
+      batch.push({ ...payment, flags: TransferFlag.linked });
+      batch.push({ id: nextId(), debit_account_id: debit, credit_account_id: 'fees', amount: 2n, asset: 'USD', code: 2 });
+    } else {
+      batch.push(payment);
+    }
+    withFee = !withFee;
+  }
+  return batch;
+}
+
+async function runMari(dir: string, batchSizes: number[], seconds: number) {
+  const handle = await openLedger({ dataDir: dir });
+  const writer = handle.writer;
+  const accounts = [{ id: 'bank', asset: 'USD', code: 10 }, { id: 'fees', asset: 'USD', code: 20 }];
+  await writer.createAccounts(accounts);
+  for (let start = 0; start < CUSTOMERS; start += 8000) {
+    const chunk = [];
+    for (let i = start; i < Math.min(CUSTOMERS, start + 8000); i++) chunk.push({ id: `c${i}`, asset: 'USD', code: 1, flags: AccountFlag.debits_must_not_exceed_credits });
+    await writer.createAccounts(chunk);
+  }
+  const fund = idSequence('F');
+  for (let start = 0; start < CUSTOMERS; start += 8000) {
+    const chunk: TransferInput[] = [];
+    for (let i = start; i < Math.min(CUSTOMERS, start + 8000); i++) chunk.push({ id: fund(), debit_account_id: 'bank', credit_account_id: `c${i}`, amount: OPENING_BALANCE, asset: 'USD', code: 9 });
+    await writer.createTransfers(chunk);
+  }
+  const results: Record<number, { transfers_per_s: number; p50_batch_ms: number; p99_batch_ms: number; batches: number }> = {};
+  const nextId = idSequence('T');
+  for (const size of batchSizes) {
+    const latencies: number[] = [];
+    let transfers = 0;
+    const started = performance.now();
+    while (performance.now() - started < seconds * 1000) {
+      const batch = makeBatch(size, nextId);
+      const t0 = performance.now();
+      const outcome = await writer.createTransfers(batch);
+      latencies.push(performance.now() - t0);
+      const failed = outcome.find((r) => r !== 'ok');
+      if (failed) throw new Error(`benchmark transfer refused: ${failed}`);
+      transfers += batch.length;
+    }
+    const elapsed_s = (performance.now() - started) / 1000;
+    latencies.sort((a, b) => a - b);
+    results[size] = { transfers_per_s: Math.round(transfers / elapsed_s), p50_batch_ms: round(percentile(latencies, 50)), p99_batch_ms: round(percentile(latencies, 99)), batches: latencies.length };
+    console.log(`mari, batches of ${size}: ${results[size].transfers_per_s.toLocaleString('en')} transfers/s, batch commit p50 ${results[size].p50_batch_ms} ms, p99 ${results[size].p99_batch_ms} ms (${latencies.length} batches)`);
+  }
+  handle.ledger.checkInvariants();
+  await handle.close();
+  return results;
+}
+
+/** What a team would write instead: one transaction per transfer, read and UPDATE both balances. */
+function runNaive(dir: string, seconds: number): number {
+  const db = new Database(path.join(dir, 'naive.sqlite'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.exec(`CREATE TABLE accounts (id TEXT PRIMARY KEY, balance INTEGER NOT NULL) STRICT;
+    CREATE TABLE transfers (id TEXT PRIMARY KEY, debit TEXT NOT NULL, credit TEXT NOT NULL, amount INTEGER NOT NULL, ts INTEGER NOT NULL) STRICT;`);
+  const insertAccount = db.prepare('INSERT INTO accounts VALUES (?, ?)');
+  db.transaction(() => {
+    insertAccount.run('fees', 0);
+    for (let i = 0; i < CUSTOMERS; i++) insertAccount.run(`c${i}`, Number(OPENING_BALANCE));
+  })();
+  const balance = db.prepare('SELECT balance FROM accounts WHERE id = ?').pluck();
+  const update = db.prepare('UPDATE accounts SET balance = balance + ? WHERE id = ?');
+  const insert = db.prepare('INSERT INTO transfers VALUES (?, ?, ?, ?, ?)');
+  const move = (id: string, debit: string, credit: string, amount: number) => {
+    if ((balance.get(debit) as number) < amount) throw new Error('insufficient funds');
+    update.run(-amount, debit);
+    update.run(amount, credit);
+    insert.run(id, debit, credit, amount, Date.now());
+  };
+  const nextId = idSequence('N');
+  let transfers = 0;
+  let withFee = false;
+  const started = performance.now();
+  while (performance.now() - started < seconds * 1000) {
+    const debit = randomCustomer();
+    let credit = randomCustomer();
+    while (credit === debit) credit = randomCustomer();
+    const fee = withFee;
+    db.transaction(() => {
+      move(nextId(), debit, credit, 100);
+      if (fee) move(nextId(), debit, 'fees', 2);
+    })();
+    transfers += fee ? 2 : 1;
+    withFee = !withFee;
+  }
+  db.close();
+  const rate = Math.round(transfers / ((performance.now() - started) / 1000));
+  console.log(`naive SQLite (one transaction per payment, UPDATE balances): ${rate.toLocaleString('en')} transfers/s`);
+  return rate;
+}
+
+export async function run(args: string[]): Promise<void> {
+  const seconds = option(args, 'seconds', 10);
+  const dir = tempDir('mari-bench-ledger-');
+  try {
+    console.log(`ledger benchmark: ${CUSTOMERS.toLocaleString('en')} wallets, half the payments linked to a fee into one hot account, WAL + synchronous=FULL, ${seconds} s per batch size`);
+    const mari = await runMari(dir, [1000, 8000], seconds);
+    const baseline = runNaive(dir, Math.min(seconds, 5));
+    const big = mari[8000];
+    const figures = {
+      bench: 'ledger',
+      transfers_per_s: big.transfers_per_s,
+      p50_batch_ms: big.p50_batch_ms,
+      p99_batch_ms: big.p99_batch_ms,
+      transfers_per_s_batch_1000: mari[1000].transfers_per_s,
+      p50_batch_ms_batch_1000: mari[1000].p50_batch_ms,
+      p99_batch_ms_batch_1000: mari[1000].p99_batch_ms,
+      baseline_transfers_per_s: baseline,
+      ratio: round(big.transfers_per_s / baseline, 1),
+    };
+    console.log(`ratio (batches of 8,000 vs naive): ${figures.ratio}x`);
+    console.log(JSON.stringify(figures));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
