@@ -9,6 +9,7 @@ import { AccountFlag, TransferFlag, applyTransfer, zeroBalances, type Balances, 
 
 export interface VerifySource {
   entries(): Iterable<JournalEntry>;
+  entryCount(): number;
   /** Records with first ≤ timestamp ≤ last, in timestamp order. */
   records(first: bigint, last: bigint): Iterable<JournalRecord>;
   /** How many account and transfer records the store holds in all. */

@@ -108,7 +108,8 @@ export class SqliteStore implements Store {
     }
     this.db.pragma('cache_size = -262144');
     this.db.defaultSafeIntegers(true);
-    this.history = new Database(path.join(options.dataDir, 'history.sqlite'), { readonly: false });
+    // A read-only store (verify) serves no history; an empty in-memory index stands in.
+    this.history = new Database(options.readonly ? ':memory:' : path.join(options.dataDir, 'history.sqlite'));
     this.history.pragma('journal_mode = WAL');
     this.history.pragma('synchronous = NORMAL');
     this.history.exec(HISTORY_SCHEMA);
@@ -312,6 +313,7 @@ export class SqliteStore implements Store {
       },
       records: (first, last) => this.recordsBetween(first, last, accountIds.map((_, no) => byNo(no))),
       recordCount: () => Number((s.recordCount.get() as Row).n),
+      entryCount: () => Number((s.entryCount.get() as Row).n),
       checkpoint: () => {
         const timestamp = this.checkpointTimestamp();
         return {
@@ -381,6 +383,7 @@ function prepare(db: Database.Database, history: Database.Database) {
     lastTimestamp: db.prepare('SELECT max(coalesce((SELECT max(timestamp) FROM transfers), 0), coalesce((SELECT max(timestamp) FROM accounts), 0)) AS ts'),
     entries: db.prepare('SELECT * FROM journal ORDER BY seq'),
     recordCount: db.prepare('SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM transfers) AS n'),
+    entryCount: db.prepare('SELECT count(*) AS n FROM journal'),
     historyMeta: history.prepare('SELECT value FROM meta WHERE key = ?'),
     setHistoryMeta: history.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
     insertHistory: history.prepare('INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?)'),

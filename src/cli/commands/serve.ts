@@ -1,0 +1,62 @@
+// mari serve: the ledger on the embedded store, the HTTP API, until SIGINT or SIGTERM.
+import { loadConfig } from '../../config.js';
+import { KeyStore } from '../../auth/keys.js';
+import { buildApp } from '../../channels/http/app.js';
+import { createLogger } from '../../log.js';
+import { openLedger } from '../../store/open.js';
+import { parse, type Command } from '../args.js';
+
+export const serve: Command = {
+  name: 'serve',
+  summary: 'serve the ledger and its HTTP API',
+  usage: `mari serve [--data-dir DIR] [--port N] [--host HOST]
+
+Opens (or creates) the ledger in the data directory, checks its invariants, and serves the
+HTTP API. On the first start with no API key it creates an operator key and prints it once.
+Stops cleanly on SIGINT/SIGTERM (queued transfers are committed first).
+
+  --data-dir DIR   data directory (default: MARI_DATA_DIR or ./data)
+  --port N         port (default: PORT or 8080; 0 picks a free one)
+  --host HOST      address to listen on (default: HOST or 127.0.0.1)
+
+Environment: MARI_DATA_DIR, PORT, HOST, MARI_LOG_LEVEL, MARI_API_KEYS (key:role,...),
+MARI_BODY_BYTES_MAX, MARI_BATCH_EVENTS_MAX, MARI_PAGE_SIZE_DEFAULT, MARI_PAGE_SIZE_MAX,
+MARI_COMMIT_EVENTS_MAX.`,
+  async run(argv) {
+    const { values } = parse(argv, { 'data-dir': { type: 'string' }, port: { type: 'string' }, host: { type: 'string' } });
+    const overrides = {
+      ...(values['data-dir'] ? { data_dir: values['data-dir'] } : {}),
+      ...(values.port !== undefined ? { port: Number(values.port) } : {}),
+      ...(values.host ? { host: values.host } : {}),
+    };
+    const config = loadConfig(process.env, overrides);
+    const logger = createLogger(config.log_level);
+    const handle = await openLedger({ dataDir: config.data_dir, writer: { commit_events_max: config.commit_events_max } });
+    const keys = KeyStore.open(config);
+    if (keys.list().length === 0) {
+      const key = keys.create('operator', 'first operator key');
+      console.log(`Created the first operator API key (shown once; only its hash is kept):\n  ${key}\n` +
+        `Use it as: Authorization: Bearer ${key}\nMore keys: mari keys create --role operator|auditor`);
+    }
+    const app = await buildApp({ handle, config, keys, logger });
+    handle.writer.on('fatal', (error) => {
+      // The ledger in memory may be ahead of the disk: stop, and let a restart reload from the journal.
+      logger.fatal({ err: error }, 'ledger writer stopped');
+      process.exit(70);
+    });
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'stopping');
+      await app.close();
+      await handle.close();
+      process.exit(0);
+    };
+    process.on('SIGINT', () => void stop('SIGINT'));
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+    const address = await app.listen({ port: config.port, host: config.host });
+    console.log(`mari listening on ${address} (data in ${config.data_dir}, ${handle.ledger.accounts.size} accounts)`);
+    return new Promise<number>(() => {});
+  },
+};
