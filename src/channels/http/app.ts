@@ -1,0 +1,100 @@
+// The HTTP channel: builds the fastify app over an open ledger without listening, so tests use
+// app.inject and the CLI decides where to listen.
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { Type, type TSchema } from '@sinclair/typebox';
+import type { KeyStore } from '../../auth/keys.js';
+import type { Config } from '../../config.js';
+import { RequestError } from '../../errors/registry.js';
+import type { LedgerHandle } from '../../store/open.js';
+import type { Writer } from '../../store/writer.js';
+import { bearerAuth } from './auth.js';
+import { errorHandler, notFoundHandler } from './errors.js';
+import { openApiDocument } from './openapi.js';
+import { routes, type Route } from './routes.js';
+import { typeboxValidatorCompiler } from './validation.js';
+
+export interface AppOptions {
+  handle: LedgerHandle;
+  config: Readonly<Config>;
+  keys: KeyStore;
+  /** true: pino JSON lines at config.log_level; an object: pino options (e.g. a stream); default off. */
+  logger?: boolean | object;
+}
+
+/** Limits fastify enforces once listening; the body limit comes from the configuration. */
+const REQUEST_TIMEOUT_MS = 30_000;
+const CONNECTION_TIMEOUT_MS = 60_000;
+const PARAM_LENGTH_MAX = 128;
+/** Headers that carry secrets, censored in every log line that includes them. */
+export const REDACTED_PATHS = ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie'];
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { handle, config, keys } = options;
+  const app = Fastify({
+    logger: loggerOptions(options.logger, config),
+    bodyLimit: config.body_bytes_max,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    connectionTimeout: CONNECTION_TIMEOUT_MS,
+    routerOptions: { maxParamLength: PARAM_LENGTH_MAX },
+  });
+  app.setValidatorCompiler(({ schema, httpPart }) => typeboxValidatorCompiler({ schema: schema as TSchema, httpPart }));
+  // JSON only: without this, fastify would hand a text/plain body to the schema as a string.
+  app.removeContentTypeParser('text/plain');
+  app.setErrorHandler(errorHandler);
+  app.addHook('onRequest', bearerAuth(keys));
+  const writerStop = watchWriter(handle.writer);
+  app.addHook('onClose', async () => writerStop.release());
+  let document: Record<string, unknown> = {};
+  const table = [
+    ...routes({ handle, config, written: (work) => Promise.race([work, writerStop.stopped]) }),
+    openApiRoute(() => document),
+  ];
+  document = openApiDocument(table);
+  for (const route of table) register(app, route);
+  app.setNotFoundHandler(notFoundHandler(table));
+  return app;
+}
+
+function loggerOptions(logger: AppOptions['logger'], config: Readonly<Config>): FastifyServerOptions['logger'] {
+  if (logger === undefined || logger === false) return false;
+  const redact = { paths: REDACTED_PATHS, censor: '[redacted]' };
+  return { level: config.log_level, ...(logger === true ? {} : logger), redact };
+}
+
+function register(app: FastifyInstance, route: Route): void {
+  const schema: Record<string, TSchema> = {};
+  if (route.params) schema.params = route.params;
+  if (route.querystring) schema.querystring = route.querystring;
+  if (route.body) schema.body = route.body;
+  app.route({
+    method: route.method,
+    url: route.url,
+    schema,
+    config: { access: route.access },
+    async handler(request, reply) {
+      const answer = await route.handle({ params: request.params, query: request.query, body: request.body });
+      return reply.code(answer.status).send(answer.body);
+    },
+  });
+}
+
+function openApiRoute(document: () => Record<string, unknown>): Route {
+  return {
+    method: 'GET', url: '/openapi.json', operationId: 'openApi', summary: 'This document.', access: 'public',
+    success: [{ status: 200, description: 'The OpenAPI 3.1 document.', schema: Type.Record(Type.String(), Type.Unknown()) }],
+    handle: async () => ({ status: 200, body: document() }),
+  };
+}
+
+/**
+ * A write waits for the writer's answer. If the writer stops (a failed commit, a broken
+ * invariant), operations it already took may never be answered, so each wait also ends then.
+ */
+function watchWriter(writer: Writer): { stopped: Promise<never>; release(): void } {
+  let reject: (error: Error) => void = () => undefined;
+  const stopped = new Promise<never>((_, rejectStopped) => (reject = rejectStopped));
+  stopped.catch(() => undefined); // observed through Promise.race; never unhandled
+  const onFatal = () => reject(new RequestError('writer_unavailable'));
+  writer.once('fatal', onFatal);
+  return { stopped, release: () => writer.off('fatal', onFatal) };
+}
