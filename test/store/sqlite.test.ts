@@ -1,0 +1,325 @@
+// Checks the SQLite store through openLedger: reopen keeps balances, pendings and expiries; checkpoint + replay; history; balanceAt; append-only triggers.
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import Database from 'better-sqlite3';
+import { verifyJournal } from '../../src/ledger/verify.js';
+import { AccountFlag, TransferFlag, zeroBalances, type Balances, type TransferInput } from '../../src/ledger/types.js';
+import type { Ledger } from '../../src/ledger/ledger.js';
+import { openLedger, type LedgerHandle } from '../../src/store/open.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
+
+const S = 1_000_000_000n;
+const WALLET = AccountFlag.debits_must_not_exceed_credits;
+
+function tempDir(t: TestContext): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mari-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function xfer(id: string, debit: string, credit: string, amount: bigint, extra: Partial<TransferInput> = {}): TransferInput {
+  return { id, debit_account_id: debit, credit_account_id: credit, amount, asset: 'USD', code: 1, ...extra };
+}
+
+function pending(id: string, debit: string, credit: string, amount: bigint, timeout = 0): TransferInput {
+  return xfer(id, debit, credit, amount, { flags: TransferFlag.pending, timeout });
+}
+
+function post(id: string, pending_id: string, amount?: bigint): TransferInput {
+  return { id, pending_id, flags: TransferFlag.post_pending_transfer, amount };
+}
+
+function bal(b: Balances): Balances {
+  return { debits_pending: b.debits_pending, debits_posted: b.debits_posted, credits_pending: b.credits_pending, credits_posted: b.credits_posted };
+}
+
+function balances(ledger: Ledger): Record<string, Balances> {
+  return Object.fromEntries(ledger.accountsByNo.map((a) => [a.id, bal(a)]));
+}
+
+async function ok(promise: Promise<string[]>, count: number): Promise<void> {
+  assert.deepEqual(await promise, new Array(count).fill('ok'));
+}
+
+async function accounts(h: LedgerHandle, ...ids: string[]): Promise<void> {
+  await ok(h.writer.createAccounts(ids.map((id) => ({ id, asset: 'USD', code: 1, flags: id.startsWith('w') ? WALLET : 0 }))), ids.length);
+}
+
+function verify(dir: string) {
+  const store = new SqliteStore({ dataDir: dir, readonly: true });
+  try {
+    return store.db.transaction(() => verifyJournal(store.verifySource()))();
+  } finally {
+    void store.close();
+  }
+}
+
+test('close and reopen keeps accounts, balances, pending transfers and retries', async (t) => {
+  const dir = tempDir(t);
+  let h = await openLedger({ dataDir: dir });
+  await ok(h.writer.createAccounts([
+    { id: 'a', asset: 'USD', code: 1 },
+    { id: 'b', asset: 'USD', code: 1 },
+    { id: 'w', asset: 'USD', code: 7, flags: WALLET, user_data: 'wallet | of\nx' },
+  ]), 3);
+  await ok(h.writer.createTransfers([xfer('fund', 'a', 'w', 1000n), pending('p1', 'w', 'b', 300n), pending('p2', 'w', 'b', 100n, 3600), pending('p3', 'w', 'b', 50n)]), 4);
+  await ok(h.writer.createTransfers([post('q3', 'p3', 20n)]), 1);
+  const before = balances(h.ledger);
+  const p2 = await h.store.getTransfer('p2');
+  assert.ok(p2);
+  const last = h.ledger.lastTimestamp;
+  await h.close();
+
+  h = await openLedger({ dataDir: dir });
+  try {
+    assert.deepEqual(balances(h.ledger), before);
+    assert.deepEqual(before.w, { debits_pending: 400n, debits_posted: 20n, credits_pending: 0n, credits_posted: 1000n });
+    const w = h.ledger.accounts.get('w')!;
+    assert.equal(w.flags, WALLET);
+    assert.equal(w.code, 7);
+    assert.equal(w.user_data, 'wallet | of\nx');
+    assert.deepEqual([...h.ledger.pending.keys()].sort(), ['p1', 'p2']);
+    assert.equal(h.ledger.nextExpiry(), p2.timestamp + 3600n * S);
+    assert.ok(h.ledger.lastTimestamp >= last);
+    assert.deepEqual(
+      await h.writer.createTransfers([xfer('fund', 'a', 'w', 1000n), xfer('fund', 'a', 'w', 1n), post('q3', 'p3', 20n), post('q3b', 'p3'), pending('p1', 'w', 'b', 300n)]),
+      ['exists', 'exists_with_different_amount', 'exists', 'pending_transfer_already_posted', 'exists'],
+    );
+    await ok(h.writer.createTransfers([post('q1', 'p1'), { id: 'v2', pending_id: 'p2', flags: TransferFlag.void_pending_transfer }]), 2);
+    assert.deepEqual(bal(h.ledger.accounts.get('w')!), { debits_pending: 0n, debits_posted: 320n, credits_pending: 0n, credits_posted: 1000n });
+    assert.equal(h.ledger.nextExpiry(), undefined);
+    const q1 = await h.store.getTransfer('q1');
+    assert.ok(q1 && q1.timestamp > last, 'timestamps keep increasing across a restart');
+    assert.deepEqual(await h.writer.createTransfers([xfer('over', 'w', 'b', 681n)]), ['exceeds_credits']);
+  } finally {
+    await h.close();
+  }
+  assert.deepEqual(verify(dir).failure, undefined);
+});
+
+test('a pending transfer with a 1 s timeout expires after a reopen', async (t) => {
+  const dir = tempDir(t);
+  let h = await openLedger({ dataDir: dir });
+  await accounts(h, 'a', 'b');
+  await ok(h.writer.createTransfers([pending('p', 'a', 'b', 10n, 1), pending('keep', 'a', 'b', 5n)]), 2);
+  const p = (await h.store.getTransfer('p'))!;
+  await h.close();
+
+  h = await openLedger({ dataDir: dir });
+  try {
+    assert.ok(h.ledger.pending.has('p'), 'still pending right after the reopen');
+    assert.equal(h.ledger.nextExpiry(), p.timestamp + S);
+    // The writer's timer, armed from the loaded pendings, releases it.
+    for (let waited = 0; h.ledger.pending.has('p') && waited < 5000; waited += 25) await sleep(25);
+    assert.equal(h.ledger.pending.has('p'), false);
+    const expiry = await h.store.getTransfer('~expiry:p');
+    assert.ok(expiry);
+    assert.equal(expiry.flags, TransferFlag.expiry);
+    assert.equal(expiry.pending_id, 'p');
+    assert.equal(expiry.amount, 10n);
+    assert.ok(expiry.timestamp >= p.timestamp + S);
+    assert.deepEqual(bal(h.ledger.accounts.get('a')!), { ...zeroBalances(), debits_pending: 5n });
+    assert.deepEqual(await h.writer.createTransfers([post('q', 'p')]), ['pending_transfer_expired']);
+  } finally {
+    await h.close();
+  }
+  h = await openLedger({ dataDir: dir });
+  try {
+    assert.deepEqual([...h.ledger.pending.keys()], ['keep']);
+    assert.deepEqual(await h.writer.createTransfers([post('q', 'p')]), ['pending_transfer_expired']);
+  } finally {
+    await h.close();
+  }
+  assert.deepEqual(verify(dir).failure, undefined);
+});
+
+test('a checkpoint, more writes without one, then a crash: the reopen replays the journal', async (t) => {
+  const dir = tempDir(t);
+  let h = await openLedger({ dataDir: dir, writer: { checkpoint_interval_ms: 0 } });
+  await accounts(h, 'a', 'b', 'w');
+  await ok(h.writer.createTransfers([xfer('fund', 'a', 'w', 500n), pending('p1', 'w', 'b', 100n), pending('p2', 'w', 'b', 50n, 3600)]), 3);
+  await h.close();
+
+  h = await openLedger({ dataDir: dir, writer: { checkpoint_interval_ms: 3_600_000 } });
+  await accounts(h, 'c', 'w2');
+  await ok(h.writer.createTransfers([post('q1', 'p1', 60n), pending('p3', 'w', 'c', 70n), xfer('t1', 'a', 'w2', 9n)]), 3);
+  await ok(h.writer.createTransfers([{ id: 'v2', pending_id: 'p2', flags: TransferFlag.void_pending_transfer }, xfer('r1', 'b', 'w', 10n, { reversal_of: 'q1' })]), 2);
+  const expected = balances(h.ledger);
+  const expectedPending = [...h.ledger.pending.keys()].sort();
+  const lastTimestamp = h.ledger.lastTimestamp;
+  // A crash: the store goes away without the writer's final checkpoint.
+  await h.store.close();
+
+  const raw = new Database(path.join(dir, 'ledger.sqlite'), { readonly: true });
+  raw.defaultSafeIntegers(true);
+  const checkpoint = BigInt(raw.prepare("SELECT value FROM meta WHERE key = 'checkpoint_timestamp'").pluck().get() as string);
+  const newest = raw.prepare('SELECT max(timestamp) FROM transfers').pluck().get() as bigint;
+  raw.close();
+  assert.ok(checkpoint > 0n && checkpoint < newest, 'records after the checkpoint must be replayed');
+  assert.deepEqual(verify(dir).failure, undefined, 'the crashed store verifies');
+
+  h = await openLedger({ dataDir: dir });
+  try {
+    assert.deepEqual(balances(h.ledger), expected);
+    assert.deepEqual([...h.ledger.pending.keys()].sort(), expectedPending);
+    assert.deepEqual(expectedPending, ['p3']);
+    assert.ok(h.ledger.lastTimestamp >= lastTimestamp);
+    assert.deepEqual(
+      await h.writer.createTransfers([xfer('r1', 'b', 'w', 10n, { reversal_of: 'q1' }), xfer('r2', 'b', 'w', 1n, { reversal_of: 'q1' }), post('q2', 'p2')]),
+      ['exists', 'reversal_already_reversed', 'pending_transfer_already_voided'],
+    );
+    await ok(h.writer.createTransfers([post('q3', 'p3')]), 1);
+  } finally {
+    await h.close();
+  }
+});
+
+test('after a crash and a replay, the next checkpoint saves the replayed accounts too', { todo: 'bug: accounts changed by replay are not marked dirty, so the next checkpoint advances checkpoint_timestamp without their balances and the next start loses them (src/store/sqlite.ts load / src/store/writer.ts dirty)' }, async (t) => {
+  const dir = tempDir(t);
+  let h = await openLedger({ dataDir: dir });
+  await accounts(h, 'a', 'b');
+  await h.close();
+  h = await openLedger({ dataDir: dir, writer: { checkpoint_interval_ms: 3_600_000 } });
+  await ok(h.writer.createTransfers([xfer('t1', 'a', 'b', 5n)]), 1);
+  await h.store.close(); // a crash: no final checkpoint
+  h = await openLedger({ dataDir: dir });
+  assert.equal(h.ledger.accounts.get('a')!.debits_posted, 5n, 'replayed');
+  await h.close(); // writes a checkpoint
+  const report = verify(dir);
+  h = await openLedger({ dataDir: dir });
+  try {
+    assert.equal(h.ledger.accounts.get('a')!.debits_posted, 5n, 'the third start still has t1\'s effect');
+    assert.equal(h.ledger.accounts.get('b')!.credits_posted, 5n);
+  } finally {
+    await h.close();
+  }
+  assert.deepEqual(report.failure, undefined);
+});
+
+test('account history pages newest first, each entry with the account\'s balances after it', async (t) => {
+  const dir = tempDir(t);
+  const h = await openLedger({ dataDir: dir });
+  try {
+    await accounts(h, 'a', 'b', 'c');
+    const inputs: TransferInput[] = [];
+    for (let i = 1; i <= 7; i++) inputs.push(xfer(`t${i}`, 'a', 'b', BigInt(i)));
+    inputs.push(pending('pb', 'a', 'b', 100n), xfer('other', 'c', 'a', 5n), post('qb', 'pb', 40n), xfer('back', 'b', 'c', 3n));
+    for (const input of inputs) await ok(h.writer.createTransfers([input]), 1);
+
+    // b's balances after each of its transfers, computed here independently.
+    const model: { id: string; after: Balances }[] = [];
+    const b = zeroBalances();
+    for (const input of inputs) {
+      if (input.id === 'other') continue;
+      if (input.id === 'pb') b.credits_pending += 100n;
+      else if (input.id === 'qb') { b.credits_pending -= 100n; b.credits_posted += 40n; }
+      else if (input.id === 'back') b.debits_posted += 3n;
+      else b.credits_posted += input.amount!;
+      model.push({ id: input.id, after: { ...b } });
+    }
+    model.reverse();
+
+    const account = h.ledger.accounts.get('b')!;
+    const seen: { id: string; after: Balances; timestamp: bigint }[] = [];
+    let before: bigint | undefined;
+    const pageSizes: number[] = [];
+    for (;;) {
+      const page = await h.store.accountHistory(account, { limit: 4, before });
+      pageSizes.push(page.entries.length);
+      for (const entry of page.entries) seen.push({ id: entry.transfer.id, after: bal(entry.after), timestamp: entry.transfer.timestamp });
+      if (page.next_before === undefined) break;
+      assert.equal(page.next_before, page.entries.at(-1)!.transfer.timestamp);
+      before = page.next_before;
+    }
+    assert.deepEqual(pageSizes, [4, 4, 2]);
+    assert.deepEqual(seen.map(({ id, after }) => ({ id, after })), model);
+    for (let i = 1; i < seen.length; i++) assert.ok(seen[i].timestamp < seen[i - 1].timestamp, 'newest first');
+    assert.deepEqual(seen[0].after, bal(account), 'the newest entry shows the current balances');
+
+    const a = await h.store.accountHistory(h.ledger.accounts.get('a')!, { limit: 3 });
+    assert.deepEqual(a.entries.map((e) => e.transfer.id), ['qb', 'other', 'pb']);
+    assert.deepEqual(bal(a.entries[1].after), { debits_pending: 100n, debits_posted: 28n, credits_pending: 0n, credits_posted: 5n }, 'the credit side of "other"');
+    assert.ok(a.next_before !== undefined);
+    const empty = await h.store.accountHistory(h.ledger.accounts.get('a')!, { limit: 3, before: seen.at(-1)!.timestamp });
+    assert.deepEqual(empty.entries, []);
+    assert.equal(empty.next_before, undefined);
+    const exact = await h.store.accountHistory(account, { limit: 10 });
+    assert.equal(exact.entries.length, 10);
+    assert.equal(exact.next_before, undefined, 'no next page when the last page is exactly full');
+  } finally {
+    await h.close();
+  }
+});
+
+test('balanceAt before, at, between and after transfers; history survives losing its index file', async (t) => {
+  const dir = tempDir(t);
+  let h = await openLedger({ dataDir: dir });
+  const stamps: bigint[] = [];
+  try {
+    await accounts(h, 'a', 'b', 'c');
+    for (const [i, input] of [xfer('t1', 'a', 'b', 10n), pending('p', 'a', 'b', 5n), xfer('t3', 'b', 'c', 4n)].entries()) {
+      await ok(h.writer.createTransfers([input]), 1);
+      stamps[i] = (await h.store.getTransfer(input.id))!.timestamp;
+    }
+    const b = h.ledger.accounts.get('b')!;
+    const c = h.ledger.accounts.get('c')!;
+    const after1 = { ...zeroBalances(), credits_posted: 10n };
+    const after2 = { ...after1, credits_pending: 5n };
+    const after3 = { ...after2, debits_posted: 4n };
+    assert.deepEqual(bal(await h.store.balanceAt(b, 0n)), zeroBalances());
+    assert.deepEqual(bal(await h.store.balanceAt(b, stamps[0] - 1n)), zeroBalances(), 'just before the first transfer');
+    assert.deepEqual(bal(await h.store.balanceAt(b, stamps[0])), after1, 'at a transfer: its effect is included');
+    assert.deepEqual(bal(await h.store.balanceAt(b, stamps[1] - 1n)), after1);
+    assert.deepEqual(bal(await h.store.balanceAt(b, stamps[1])), after2);
+    assert.deepEqual(bal(await h.store.balanceAt(b, stamps[2])), after3);
+    assert.deepEqual(bal(await h.store.balanceAt(b, stamps[2] + 3600n * S)), bal(b), 'after everything: the current balances');
+    assert.deepEqual(bal(await h.store.balanceAt(c, stamps[1])), zeroBalances(), 'an account untouched so far');
+    assert.deepEqual(bal(await h.store.balanceAt(c, stamps[2])), { ...zeroBalances(), credits_posted: 4n });
+  } finally {
+    await h.close();
+  }
+  // The history index is derived: without its file, it is rebuilt from the journal.
+  for (const file of fs.readdirSync(dir)) if (file.startsWith('history.sqlite')) fs.rmSync(path.join(dir, file));
+  h = await openLedger({ dataDir: dir });
+  try {
+    const b = h.ledger.accounts.get('b')!;
+    assert.deepEqual(bal(await h.store.balanceAt(b, stamps[1])), { ...zeroBalances(), credits_posted: 10n, credits_pending: 5n });
+    const page = await h.store.accountHistory(b, { limit: 10 });
+    assert.deepEqual(page.entries.map((e) => e.transfer.id), ['t3', 'p', 't1']);
+    assert.deepEqual(bal(page.entries[0].after), bal(b));
+  } finally {
+    await h.close();
+  }
+});
+
+test('the append-only triggers refuse UPDATE and DELETE on transfers and the journal, and edits of account identity', async (t) => {
+  const dir = tempDir(t);
+  const h = await openLedger({ dataDir: dir });
+  await accounts(h, 'a', 'b');
+  await ok(h.writer.createTransfers([xfer('t1', 'a', 'b', 10n)]), 1);
+  await h.close();
+  const raw = new Database(path.join(dir, 'ledger.sqlite'));
+  try {
+    const refused = { code: 'SQLITE_CONSTRAINT_TRIGGER' };
+    assert.throws(() => raw.prepare('UPDATE transfers SET amount = 11').run(), refused);
+    assert.throws(() => raw.prepare('UPDATE transfers SET user_data = NULL').run(), refused);
+    assert.throws(() => raw.prepare('DELETE FROM transfers').run(), refused);
+    assert.throws(() => raw.prepare('UPDATE journal SET hash = zeroblob(32)').run(), refused);
+    assert.throws(() => raw.prepare('UPDATE journal SET seq = seq + 10').run(), refused);
+    assert.throws(() => raw.prepare('DELETE FROM journal WHERE seq = 1').run(), refused);
+    assert.throws(() => raw.prepare("UPDATE accounts SET asset = 'ZWG'").run(), refused);
+    assert.throws(() => raw.prepare('UPDATE accounts SET flags = 2').run(), refused);
+    assert.throws(() => raw.prepare('DELETE FROM accounts').run(), refused);
+    // Checkpointed balances are the one thing that may change in place.
+    assert.equal(raw.prepare('UPDATE accounts SET debits_posted = debits_posted').run().changes, 2);
+    assert.equal(raw.prepare('SELECT count(*) FROM transfers').pluck().get(), 1);
+    assert.equal(raw.prepare('SELECT count(*) FROM journal').pluck().get(), 2);
+  } finally {
+    raw.close();
+  }
+  assert.deepEqual(verify(dir).failure, undefined);
+});
