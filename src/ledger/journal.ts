@@ -92,30 +92,81 @@ export function recordTimestamp(record: JournalRecord): bigint {
   return record.kind === 'account' ? record.account.timestamp : record.transfer.timestamp;
 }
 
-const encoder = new RecordEncoder();
-
-/** The hash of an entry: sha256(previous hash ‖ each record's canonical encoding). */
-export function hashEntry(prev_hash: Buffer, records: readonly JournalRecord[]): Buffer {
-  const hash = createHash('sha256').update(prev_hash);
-  encoder.reset();
-  for (const record of records) {
-    encoder.add(record);
-    if (encoder.bytes().length > 1 << 19) {
-      hash.update(encoder.bytes());
-      encoder.reset();
+/** Decodes what RecordEncoder wrote. Needs each account's id by number to fill transfers' account ids. */
+export function decodeRecords(bytes: Buffer, accountId: (no: number) => string): JournalRecord[] {
+  const records: JournalRecord[] = [];
+  let o = 0;
+  const text = (): string | null => {
+    const length = bytes.readUInt16LE(o);
+    o += 2;
+    if (length === NULL_TEXT) return null;
+    const value = bytes.toString('utf8', o, o + length);
+    o += length;
+    return value;
+  };
+  while (o < bytes.length) {
+    const tag = bytes.readUInt8(o);
+    o += 1;
+    if (tag === TAG_ACCOUNT) {
+      const timestamp = bytes.readBigInt64LE(o);
+      const no = bytes.readUInt32LE(o + 8);
+      const code = bytes.readUInt16LE(o + 12);
+      const flags = bytes.readUInt32LE(o + 14);
+      o += 18;
+      const id = text()!;
+      const asset = text()!;
+      const user_data = text();
+      records.push({ kind: 'account', account: { id, no, asset, code, flags, user_data, timestamp, debits_pending: 0n, debits_posted: 0n, credits_pending: 0n, credits_posted: 0n } });
+      continue;
     }
+    if (tag !== TAG_TRANSFER) throw new Error(`unknown record tag ${tag} at byte ${o - 1}`);
+    const timestamp = bytes.readBigInt64LE(o);
+    const debit_account_no = bytes.readUInt32LE(o + 8);
+    const credit_account_no = bytes.readUInt32LE(o + 12);
+    const amount = bytes.readBigInt64LE(o + 16);
+    const pending_amount = bytes.readBigInt64LE(o + 24);
+    const code = bytes.readUInt16LE(o + 32);
+    const flags = bytes.readUInt32LE(o + 34);
+    const timeout = bytes.readUInt32LE(o + 38);
+    o += 42;
+    const id = text()!;
+    const pending_id = text();
+    const asset = text()!;
+    const user_data = text();
+    const reversal_of = text();
+    records.push({ kind: 'transfer', transfer: {
+      id, timestamp, debit_account_id: accountId(debit_account_no), credit_account_id: accountId(credit_account_no),
+      debit_account_no, credit_account_no, amount, pending_id, pending_amount, asset, code, flags, timeout, user_data, reversal_of,
+    } });
   }
-  hash.update(encoder.bytes());
-  return hash.digest();
+  return records;
 }
 
-export function makeEntry(seq: number, prev_hash: Buffer, records: readonly JournalRecord[]): JournalEntry {
+const encoder = new RecordEncoder();
+
+/** The canonical bytes of `records`, in a buffer of their own (it can be handed to another thread). */
+export function encodeRecords(records: readonly JournalRecord[]): Buffer {
+  encoder.reset();
+  for (const record of records) encoder.add(record);
+  return Buffer.from(encoder.bytes());
+}
+
+/** The hash of an entry: sha256(previous hash ‖ its records' canonical bytes). */
+export function hashBytes(prev_hash: Buffer, bytes: Buffer): Buffer {
+  return createHash('sha256').update(prev_hash).update(bytes).digest();
+}
+
+export function hashEntry(prev_hash: Buffer, records: readonly JournalRecord[]): Buffer {
+  return hashBytes(prev_hash, encodeRecords(records));
+}
+
+export function makeEntry(seq: number, prev_hash: Buffer, records: readonly JournalRecord[], bytes = encodeRecords(records)): JournalEntry {
   return {
     seq,
     first_timestamp: recordTimestamp(records[0]),
     last_timestamp: recordTimestamp(records[records.length - 1]),
     count: records.length,
     prev_hash,
-    hash: hashEntry(prev_hash, records),
+    hash: hashBytes(prev_hash, bytes),
   };
 }

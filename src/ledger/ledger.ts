@@ -42,7 +42,8 @@ export type JournalRecord = { kind: 'account'; account: Account } | { kind: 'tra
 const NS_PER_S = 1_000_000_000n;
 const EXPIRY_ID_PREFIX = '~expiry:';
 const TWO_PHASE = TransferFlag.pending | TransferFlag.post_pending_transfer | TransferFlag.void_pending_transfer;
-const RESOLVING = TransferFlag.post_pending_transfer | TransferFlag.void_pending_transfer | TransferFlag.expiry;
+const CLIENT_TRANSFER_FLAGS_MASK = TransferFlag.linked | TWO_PHASE;
+const ACCOUNT_FLAGS_MASK = AccountFlag.debits_must_not_exceed_credits | AccountFlag.credits_must_not_exceed_debits;
 
 export function expiryId(pending_id: string): string {
   return EXPIRY_ID_PREFIX + pending_id;
@@ -71,6 +72,8 @@ export class Ledger {
   private readonly expiries = new ExpiryHeap();
   private readonly clock: () => bigint;
   lastTimestamp = 0n;
+  /** Accounts whose balances replay changed since the last checkpoint: the next checkpoint must save them. */
+  readonly replayed = new Set<Account>();
 
   constructor(options: LedgerOptions) {
     this.assets = new Map(options.assets.map((asset) => [asset.code, asset]));
@@ -89,7 +92,9 @@ export class Ledger {
     for (;;) {
       const top = this.expiries.peek();
       if (top === undefined) return undefined;
-      if (this.pending.has(top.pending_id)) return top.expires_at;
+      // An entry is stale if its pending transfer was resolved, or rolled back and its id reused.
+      const pending = this.pending.get(top.pending_id);
+      if (pending && expiresAt(pending) === top.expires_at) return top.expires_at;
       this.expiries.pop();
     }
   }
@@ -98,8 +103,14 @@ export class Ledger {
   replay(record: JournalRecord): void {
     const timestamp = timestampOf(record);
     assert.ok(timestamp > this.lastTimestamp, 'journal records are in timestamp order');
-    if (record.kind === 'account') this.addAccount(record.account);
-    else applyEffects(this, record.transfer, undefined);
+    if (record.kind === 'account') {
+      this.addAccount(record.account);
+      this.replayed.add(record.account);
+    } else {
+      applyEffects(this, record.transfer, undefined);
+      this.replayed.add(this.accountsByNo[record.transfer.debit_account_no]);
+      this.replayed.add(this.accountsByNo[record.transfer.credit_account_no]);
+    }
     this.lastTimestamp = timestamp;
   }
 
@@ -273,6 +284,7 @@ export class Batch {
       }
       if (chainStart >= 0 && (!linked || result === 'linked_event_chain_open')) {
         chainStart = -1;
+        chainBroken = false;
         this.undo = undefined;
       }
     }
@@ -290,11 +302,13 @@ export class Batch {
     const flags = (input.flags ?? 0) & ~AccountFlag.linked;
     const user_data = input.user_data ?? null;
     if (!ID_PATTERN.test(input.id)) return 'id_invalid';
+    if ((flags & ~ACCOUNT_FLAGS_MASK) !== 0) return 'reserved_flag';
     if ((flags & AccountFlag.debits_must_not_exceed_credits) && (flags & AccountFlag.credits_must_not_exceed_debits)) {
       return 'flags_are_mutually_exclusive';
     }
     if (!validCode(input.code)) return 'code_invalid';
     if (user_data !== null && user_data.length > USER_DATA_LENGTH_MAX) return 'user_data_too_long';
+    if (user_data !== null && !wellFormed(user_data)) return 'user_data_invalid';
     if (!this.ledger.assets.has(input.asset)) return 'asset_not_found';
     const existing = this.ledger.accounts.get(input.id);
     if (existing) {
@@ -333,6 +347,7 @@ export class Batch {
   private createTransfer(input: TransferInput): TransferResult {
     const flags = input.flags ?? 0;
     if (!ID_PATTERN.test(input.id)) return 'id_invalid';
+    if ((flags & ~CLIENT_TRANSFER_FLAGS_MASK) !== 0) return 'reserved_flag';
     if (popcount(flags & TWO_PHASE) > 1) return 'flags_are_mutually_exclusive';
     if (flags & (TransferFlag.post_pending_transfer | TransferFlag.void_pending_transfer)) return this.postOrVoid(input, flags);
     if (!input.debit_account_id) return 'debit_account_id_required';
@@ -350,6 +365,7 @@ export class Batch {
     if (!validCode(input.code)) return 'code_invalid';
     const user_data = input.user_data ?? null;
     if (user_data !== null && user_data.length > USER_DATA_LENGTH_MAX) return 'user_data_too_long';
+    if (user_data !== null && !wellFormed(user_data)) return 'user_data_invalid';
     const reversal_of = input.reversal_of ?? null;
     if (reversal_of !== null && (flags & TransferFlag.pending)) return 'reversal_not_allowed_on_two_phase';
     const debit = this.ledger.accounts.get(input.debit_account_id);
@@ -400,6 +416,7 @@ export class Batch {
     if (input.code !== undefined && input.code !== null && !validCode(input.code)) return 'code_invalid';
     const user_data_input = input.user_data ?? null;
     if (user_data_input !== null && user_data_input.length > USER_DATA_LENGTH_MAX) return 'user_data_too_long';
+    if (user_data_input !== null && !wellFormed(user_data_input)) return 'user_data_invalid';
     if (input.reversal_of) return 'reversal_not_allowed_on_two_phase';
     const pending = this.findTransfer(pending_id);
     if (!pending) return 'pending_transfer_not_found';
@@ -452,6 +469,11 @@ export class Batch {
 
 function validCode(code: number | null | undefined): boolean {
   return typeof code === 'number' && Number.isInteger(code) && code >= 1 && code <= CODE_MAX;
+}
+
+/** Text that UTF-8 can carry unchanged (no lone surrogates), so the journal's bytes are faithful. */
+function wellFormed(text: string): boolean {
+  return (text as string & { isWellFormed(): boolean }).isWellFormed();
 }
 
 function popcount(value: number): number {

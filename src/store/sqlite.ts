@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { DEFAULT_ASSETS, type Asset } from '../ledger/assets.js';
-import { GENESIS_HASH, makeEntry, type JournalEntry } from '../ledger/journal.js';
+import { GENESIS_HASH, encodeRecords, makeEntry, type JournalEntry } from '../ledger/journal.js';
+import type { CommitMessage, CommitReply } from './sqlite_committer.js';
 import { type JournalRecord, type Ledger, type Lookups } from '../ledger/ledger.js';
 import { applyTransfer, zeroBalances, type Account, type Balances, type Transfer } from '../ledger/types.js';
 import { IdFilter } from './bloom.js';
@@ -89,6 +90,15 @@ export class SqliteStore implements Store {
   private accountsByNo: readonly Account[] = [];
   private ids = new IdFilter(0);
   private checkpointer: Worker | undefined;
+  private committer: Worker | undefined;
+  /** Commits handed to the commit thread, oldest first; it answers in order. */
+  private readonly waiting: { resolve: () => void; reject: (error: Error) => void; records: readonly JournalRecord[] }[] = [];
+  private commitFailure: Error | undefined;
+  private lastCommit: Promise<unknown> = Promise.resolve();
+  // Records of entries not yet durable: later batches must see them (a retry, a post of a new pending).
+  private readonly inflightTransfers = new Map<string, Transfer>();
+  private readonly inflightResolutions = new Map<string, Transfer>();
+  private readonly inflightReversals = new Map<string, Transfer>();
   /** The history index's running balances, as of its watermark (loaded lazily). */
   private running = new Map<number, Balances>();
 
@@ -104,6 +114,10 @@ export class SqliteStore implements Store {
       this.db.pragma('wal_autocheckpoint = 0');
       this.checkpointer = new Worker(new URL('./sqlite_checkpointer.js', import.meta.url), { workerData: { file, interval_ms: 200 } });
       this.checkpointer.unref();
+      this.committer = new Worker(new URL('./sqlite_committer.js', import.meta.url), { workerData: { file } });
+      this.committer.on('message', (reply: CommitReply | 'stopped') => this.committed(reply));
+      this.committer.on('error', (error) => this.failCommits(error));
+      this.committer.on('exit', () => this.failCommits(new Error('the commit thread exited')));
       migrate(this.db, options.assets ?? DEFAULT_ASSETS);
     }
     this.db.pragma('cache_size = -262144');
@@ -150,38 +164,80 @@ export class SqliteStore implements Store {
     const byNo = this.accountsByNo;
     return {
       // Most ids are new: the filter says so from memory; only a "maybe" reads the database.
-      transfer: (id) => (this.ids.mightContain(id) ? this.rowToTransfer(s.transferById.get(id) as Row | undefined, byNo) : undefined),
-      resolution: (pending_id) => this.rowToTransfer(s.resolution.get(pending_id) as Row | undefined, byNo),
-      reversal: (original_id) => this.rowToTransfer(s.reversal.get(original_id) as Row | undefined, byNo),
+      transfer: (id) => this.inflightTransfers.get(id) ??
+        (this.ids.mightContain(id) ? this.rowToTransfer(s.transferById.get(id) as Row | undefined, byNo) : undefined),
+      resolution: (pending_id) => this.inflightResolutions.get(pending_id) ?? this.rowToTransfer(s.resolution.get(pending_id) as Row | undefined, byNo),
+      reversal: (original_id) => this.inflightReversals.get(original_id) ?? this.rowToTransfer(s.reversal.get(original_id) as Row | undefined, byNo),
     };
   }
 
-  async commit(request: CommitRequest): Promise<JournalEntry | undefined> {
-    return this.commitSync(request);
+  /**
+   * Hands one journal entry to the commit thread and resolves once it is durable. Everything that
+   * must reflect the moment of the call (the chain head, the checkpointed balances, the id filter,
+   * the in-flight maps) is taken synchronously, before the first await, so the writer can apply
+   * the next batch while this one is being written.
+   */
+  commit(request: CommitRequest): Promise<JournalEntry | undefined> {
+    if (this.commitFailure) return Promise.reject(this.commitFailure);
+    assert.ok(this.committer, 'a read-only store cannot commit');
+    const { records } = request;
+    const bytes = encodeRecords(records);
+    const entry = records.length > 0 ? makeEntry(this.chainHead.seq + 1, this.chainHead.hash, records, bytes) : undefined;
+    if (entry) this.chainHead = { seq: entry.seq, hash: entry.hash };
+    this.track(records, true);
+    const message: CommitMessage = {
+      seq: entry?.seq ?? this.chainHead.seq,
+      first_timestamp: entry?.first_timestamp ?? 0n,
+      last_timestamp: entry?.last_timestamp ?? 0n,
+      count: records.length,
+      prev_hash: entry?.prev_hash ?? GENESIS_HASH,
+      hash: entry?.hash ?? GENESIS_HASH,
+      bytes,
+      checkpoint: request.checkpoint ? { timestamp: request.checkpoint.timestamp, balances: packBalances(request.checkpoint.dirty) } : undefined,
+    };
+    const committed = new Promise<JournalEntry | undefined>((resolve, reject) => {
+      this.waiting.push({ resolve: () => resolve(entry), reject, records });
+      this.committer!.postMessage(message, [bytes.buffer as ArrayBuffer]);
+    });
+    this.lastCommit = committed.catch(() => undefined);
+    return committed;
   }
 
-  /** The synchronous commit: one transaction, one fsync. Throws (and the writer stops) if the disk refuses. */
-  commitSync(request: CommitRequest): JournalEntry | undefined {
-    const { records } = request;
-    const s = this.statements;
-    const entry = records.length > 0 ? makeEntry(this.chainHead.seq + 1, this.chainHead.hash, records) : undefined;
-    this.db.transaction(() => {
-      for (const record of records) {
-        if (record.kind === 'account') insertAccount(s.insertAccount, record.account);
-        else insertTransfer(s.insertTransfer, record.transfer);
-      }
-      if (entry) s.insertEntry.run(entry.seq, entry.first_timestamp, entry.last_timestamp, entry.count, entry.prev_hash, entry.hash);
-      if (request.checkpoint) {
-        for (const account of request.checkpoint.dirty) {
-          s.checkpointAccount.run(account.debits_pending, account.debits_posted, account.credits_pending, account.credits_posted, account.no);
-        }
-        s.setMeta.run('checkpoint_timestamp', request.checkpoint.timestamp.toString());
-      }
-    })();
-    if (entry) this.chainHead = { seq: entry.seq, hash: entry.hash };
-    for (const record of records) if (record.kind === 'transfer') this.ids.add(record.transfer.id);
+  private committed(reply: CommitReply | 'stopped'): void {
+    if (reply === 'stopped') return;
+    const commit = this.waiting.shift();
+    assert.ok(commit, 'a commit reply matches a waiting commit');
+    if (!reply.ok) {
+      this.failCommits(new Error(`commit of journal entry ${reply.seq} failed: ${reply.error}`), commit);
+      return;
+    }
+    this.track(commit.records, false);
     if (this.ids.saturated) this.rebuildIdFilter();
-    return entry;
+    commit.resolve();
+  }
+
+  /** After a failed commit nothing later can be durable: fail every waiting commit and refuse new ones. */
+  private failCommits(error: Error, first?: { reject: (error: Error) => void }): void {
+    if (this.commitFailure === undefined) this.commitFailure = error;
+    first?.reject(error);
+    for (const commit of this.waiting.splice(0)) commit.reject(error);
+  }
+
+  private track(records: readonly JournalRecord[], add: boolean): void {
+    for (const record of records) {
+      if (record.kind !== 'transfer') continue;
+      const t = record.transfer;
+      if (add) {
+        this.ids.add(t.id);
+        this.inflightTransfers.set(t.id, t);
+        if (t.pending_id !== null) this.inflightResolutions.set(t.pending_id, t);
+        if (t.reversal_of !== null) this.inflightReversals.set(t.reversal_of, t);
+      } else {
+        this.inflightTransfers.delete(t.id);
+        if (t.pending_id !== null) this.inflightResolutions.delete(t.pending_id);
+        if (t.reversal_of !== null) this.inflightReversals.delete(t.reversal_of);
+      }
+    }
   }
 
   async getTransfer(id: string): Promise<Transfer | undefined> {
@@ -330,6 +386,18 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    if (this.committer) {
+      const committer = this.committer;
+      this.committer = undefined;
+      await this.lastCommit;
+      committer.removeAllListeners('exit');
+      await new Promise<void>((resolve) => {
+        committer.once('message', () => resolve());
+        committer.once('exit', () => resolve());
+        committer.postMessage('stop');
+      });
+      await committer.terminate();
+    }
     if (this.checkpointer) {
       const worker = this.checkpointer;
       this.checkpointer = undefined;
@@ -360,7 +428,6 @@ function prepare(db: Database.Database, history: Database.Database) {
   const transferColumns = '*';
   return {
     getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
-    setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
     assets: db.prepare('SELECT code, scale, name FROM assets ORDER BY code'),
     accountsUpTo: db.prepare('SELECT * FROM accounts WHERE timestamp <= ? ORDER BY no'),
     accountsBetween: db.prepare('SELECT * FROM accounts WHERE timestamp BETWEEN ? AND ? ORDER BY timestamp'),
@@ -375,10 +442,6 @@ function prepare(db: Database.Database, history: Database.Database) {
     transferByTimestamp: db.prepare(`SELECT ${transferColumns} FROM transfers WHERE timestamp = ?`),
     resolution: db.prepare(`SELECT ${transferColumns} FROM transfers WHERE pending_id = ?`),
     reversal: db.prepare(`SELECT ${transferColumns} FROM transfers WHERE reversal_of = ?`),
-    insertAccount: db.prepare('INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0)'),
-    insertTransfer: db.prepare('INSERT INTO transfers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
-    checkpointAccount: db.prepare('UPDATE accounts SET debits_pending = ?, debits_posted = ?, credits_pending = ?, credits_posted = ? WHERE no = ?'),
-    insertEntry: db.prepare('INSERT INTO journal VALUES (?, ?, ?, ?, ?, ?)'),
     lastEntry: db.prepare('SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1'),
     lastTimestamp: db.prepare('SELECT max(coalesce((SELECT max(timestamp) FROM transfers), 0), coalesce((SELECT max(timestamp) FROM accounts), 0)) AS ts'),
     entries: db.prepare('SELECT * FROM journal ORDER BY seq'),
@@ -404,13 +467,17 @@ function accountFromRow(row: Row, zero = false): Account {
   };
 }
 
-function insertAccount(statement: Database.Statement, a: Account): void {
-  statement.run(a.no, a.id, a.asset, a.code, a.flags, a.user_data, a.timestamp);
-}
-
-function insertTransfer(statement: Database.Statement, t: Transfer): void {
-  statement.run(t.timestamp, t.id, t.debit_account_no, t.credit_account_no, t.amount, t.pending_id, t.pending_amount, t.asset,
-    t.code, t.flags, t.timeout, t.user_data, t.reversal_of);
+function packBalances(accounts: Iterable<Account>): BigInt64Array {
+  const list = [...accounts];
+  const packed = new BigInt64Array(list.length * 5);
+  list.forEach((a, i) => {
+    packed[i * 5] = BigInt(a.no);
+    packed[i * 5 + 1] = a.debits_pending;
+    packed[i * 5 + 2] = a.debits_posted;
+    packed[i * 5 + 3] = a.credits_pending;
+    packed[i * 5 + 4] = a.credits_posted;
+  });
+  return packed;
 }
 
 function balancesFromRow(row: Row): Balances {

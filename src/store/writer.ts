@@ -13,9 +13,11 @@ export interface WriterOptions {
   commit_events_max: number;
   /** Write a balance checkpoint at most this often, bounding start-up replay. */
   checkpoint_interval_ms: number;
+  /** Batches applied but not yet durable; the next waits beyond this. */
+  commits_in_flight_max: number;
 }
 
-export const WRITER_DEFAULTS: WriterOptions = Object.freeze({ commit_events_max: 16_384, checkpoint_interval_ms: 1_000 });
+export const WRITER_DEFAULTS: WriterOptions = Object.freeze({ commit_events_max: 16_384, checkpoint_interval_ms: 1_000, commits_in_flight_max: 2 });
 
 type Operation =
   | { kind: 'accounts'; events: readonly AccountInput[]; resolve: (results: AccountResult[]) => void; reject: (error: Error) => void }
@@ -35,6 +37,8 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
   private lastCheckpointMs = Date.now();
   private expiryTimer: NodeJS.Timeout | undefined;
   private idle: Promise<void> = Promise.resolve();
+  private lastCommit: Promise<void> = Promise.resolve();
+  private inflight = 0;
   private closed = false;
 
   constructor(
@@ -43,6 +47,8 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
     private readonly options: WriterOptions = WRITER_DEFAULTS,
   ) {
     super();
+    for (const account of ledger.replayed) this.dirty.add(account);
+    ledger.replayed.clear();
     this.armExpiryTimer();
   }
 
@@ -83,6 +89,8 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
     try {
       while (this.queue.length > 0 || force || this.expiryDue()) {
         force = false;
+        // Pipelining: apply the next batch while earlier ones are being written, up to a bound.
+        while (this.inflight >= this.options.commits_in_flight_max) await this.lastCommit;
         await this.flush();
       }
     } catch (error) {
@@ -93,6 +101,10 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
     }
   }
 
+  /**
+   * Applies one batch and hands its records to the store. Its answers wait for its own commit and
+   * every earlier one: even a refusal or an `exists` may depend on a transfer not yet durable.
+   */
   private async flush(): Promise<void> {
     const operations = this.take();
     const ids: string[] = [];
@@ -103,25 +115,42 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
     for (const account of batch.dirty) this.dirty.add(account);
     const now = Date.now();
     const checkpoint = now - this.lastCheckpointMs >= this.options.checkpoint_interval_ms || this.closed;
-    if (batch.records.length > 0 || checkpoint) {
-      const started = performance.now();
-      try {
-        await this.store.commit({
-          records: batch.records,
-          checkpoint: checkpoint ? { timestamp: this.ledger.lastTimestamp, dirty: this.dirty } : undefined,
-        });
-      } catch (error) {
-        // The ledger in memory is ahead of the disk now: nothing of this batch may be acknowledged.
-        for (const op of operations) op.reject(new RequestError('writer_unavailable'));
-        throw error;
-      }
-      if (checkpoint) {
-        this.dirty.clear();
-        this.lastCheckpointMs = now;
-      }
-      this.emit('commit', { events: results.reduce((n, r) => n + r.length, 0), records: batch.records.length, commit_ms: performance.now() - started });
+    const answer = () => operations.forEach((op, index) => (op.resolve as (r: unknown) => void)(results[index]));
+    const refuse = () => operations.forEach((op) => op.reject(new RequestError('writer_unavailable')));
+    if (batch.records.length === 0 && !checkpoint) {
+      this.lastCommit.then(answer, refuse);
+      return;
     }
-    operations.forEach((op, index) => (op.resolve as (r: unknown) => void)(results[index]));
+    const started = performance.now();
+    const events = results.reduce((n, r) => n + r.length, 0);
+    const committed = this.store.commit({
+      records: batch.records,
+      checkpoint: checkpoint ? { timestamp: this.ledger.lastTimestamp, dirty: this.dirty } : undefined,
+    });
+    if (checkpoint) {
+      this.dirty.clear();
+      this.lastCheckpointMs = now;
+    }
+    this.inflight += 1;
+    const records = batch.records.length;
+    this.lastCommit = committed.then(
+      () => {
+        this.inflight -= 1;
+        this.emit('commit', { events, records, commit_ms: performance.now() - started });
+        answer();
+      },
+      (error: Error) => {
+        // The ledger in memory is ahead of the disk now: nothing of this batch may be acknowledged.
+        this.inflight -= 1;
+        refuse();
+        this.stop(error);
+      },
+    );
+  }
+
+  /** Resolves once every batch applied so far is durable: reads wait on it to show only committed state. */
+  settled(): Promise<void> {
+    return this.lastCommit;
   }
 
   private take(): Operation[] {
@@ -152,6 +181,7 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
 
   /** A failed commit or a broken invariant: refuse everything from now on. The process should exit and restart. */
   private stop(error: Error): void {
+    if (this.failure) return;
     this.failure = error;
     clearTimeout(this.expiryTimer);
     for (const op of this.queue.splice(0)) op.reject(new RequestError('writer_unavailable'));
@@ -161,9 +191,11 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
   /** Finishes queued work, writes a final checkpoint, and refuses anything after. */
   async close(): Promise<void> {
     await this.idle;
+    await this.lastCommit;
     if (this.failure) return;
     this.closed = true;
     clearTimeout(this.expiryTimer);
     await this.flush();
+    await this.lastCommit;
   }
 }

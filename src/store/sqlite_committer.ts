@@ -1,0 +1,78 @@
+// The commit thread: its own connection, WAL, synchronous=FULL. It receives each journal entry
+// as the canonical bytes that were hashed, decodes them, inserts the records, the entry and any
+// balance checkpoint in one transaction, and replies once the transaction (its fsync) returns.
+// Entries arrive and commit in order; after a failure it refuses everything that follows.
+import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import { decodeRecords } from '../ledger/journal.js';
+
+export interface CommitMessage {
+  seq: number;
+  first_timestamp: bigint;
+  last_timestamp: bigint;
+  count: number;
+  prev_hash: Uint8Array;
+  hash: Uint8Array;
+  bytes: Uint8Array;
+  /** Balances as of `checkpoint_timestamp`, five values per account: no, dp, dpo, cp, cpo. */
+  checkpoint?: { timestamp: bigint; balances: BigInt64Array };
+}
+
+export type CommitReply = { seq: number; ok: true } | { seq: number; ok: false; error: string };
+
+const { file } = workerData as { file: string };
+const db = new Database(file);
+db.pragma('journal_mode = WAL');
+db.pragma('synchronous = FULL');
+db.pragma('wal_autocheckpoint = 0');
+db.pragma('busy_timeout = 5000');
+
+const insertAccount = db.prepare('INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0)');
+const insertTransfer = db.prepare('INSERT INTO transfers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+const insertEntry = db.prepare('INSERT INTO journal VALUES (?, ?, ?, ?, ?, ?)');
+const checkpointAccount = db.prepare('UPDATE accounts SET debits_pending = ?, debits_posted = ?, credits_pending = ?, credits_posted = ? WHERE no = ?');
+const setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+let failure: string | undefined;
+
+const commit = db.transaction((message: CommitMessage) => {
+  // Account ids are not needed to insert rows: transfers are stored by account number.
+  const records = decodeRecords(Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength), () => '');
+  if (records.length !== message.count) throw new Error(`entry ${message.seq} decodes to ${records.length} records, expected ${message.count}`);
+  for (const record of records) {
+    if (record.kind === 'account') {
+      const a = record.account;
+      insertAccount.run(a.no, a.id, a.asset, a.code, a.flags, a.user_data, a.timestamp);
+    } else {
+      const t = record.transfer;
+      insertTransfer.run(t.timestamp, t.id, t.debit_account_no, t.credit_account_no, t.amount, t.pending_id, t.pending_amount,
+        t.asset, t.code, t.flags, t.timeout, t.user_data, t.reversal_of);
+    }
+  }
+  if (message.count > 0) {
+    insertEntry.run(message.seq, message.first_timestamp, message.last_timestamp, message.count, Buffer.from(message.prev_hash), Buffer.from(message.hash));
+  }
+  if (message.checkpoint) {
+    const b = message.checkpoint.balances;
+    for (let i = 0; i < b.length; i += 5) checkpointAccount.run(b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i]);
+    setMeta.run('checkpoint_timestamp', message.checkpoint.timestamp.toString());
+  }
+});
+
+parentPort!.on('message', (message: CommitMessage | 'stop') => {
+  if (message === 'stop') {
+    db.close();
+    parentPort!.postMessage('stopped');
+    return;
+  }
+  if (failure !== undefined) {
+    parentPort!.postMessage({ seq: message.seq, ok: false, error: `an earlier commit failed: ${failure}` } satisfies CommitReply);
+    return;
+  }
+  try {
+    commit(message);
+    parentPort!.postMessage({ seq: message.seq, ok: true } satisfies CommitReply);
+  } catch (error) {
+    failure = (error as Error).message;
+    parentPort!.postMessage({ seq: message.seq, ok: false, error: failure } satisfies CommitReply);
+  }
+});
