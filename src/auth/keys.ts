@@ -97,15 +97,15 @@ export class KeyStore {
     return [...fromFile, ...fromConfig];
   }
 
-  /** Removes the one file key whose hash starts with `hashPrefix` (at least 8 hex digits) and returns it. */
-  revoke(hashPrefix: string): KeyInfo {
+  /** Removes the one file key whose hash starts with `hashPrefix` (at least 8 hex digits); undefined if none does. */
+  revoke(hashPrefix: string): KeyInfo | undefined {
     const prefix = hashPrefix.toLowerCase();
     if (!/^[0-9a-f]{8,64}$/.test(prefix)) throw new Error('a hash prefix is 8 to 64 hex digits');
     this.reload();
     const matches = this.file.keys.filter((stored) => stored.hash.startsWith(prefix));
     if (matches.length === 0) {
-      const inConfig = this.configHeld.some((held) => held.hash.toString('hex').startsWith(prefix));
-      throw new Error(inConfig ? 'that key comes from MARI_API_KEYS; remove it there' : 'no key has that hash prefix');
+      if (this.configHeld.some((held) => held.hash.toString('hex').startsWith(prefix))) throw new Error('that key comes from MARI_API_KEYS; remove it there');
+      return undefined;
     }
     if (matches.length > 1) throw new Error('more than one key has that hash prefix; give more digits');
     const [revoked] = matches;

@@ -112,6 +112,8 @@ export const REQUEST_ERRORS = registry({
   transfer_not_found: { status: 404, message: 'No transfer has that id.' },
   route_not_found: { status: 404, message: 'No such route.' },
   method_not_allowed: { status: 405, message: 'That method is not allowed on this route.' },
+  request_timeout: { status: 408, message: 'The request was not received in time.' },
+  headers_too_large: { status: 431, message: 'The request headers are larger than the server accepts.' },
   writer_unavailable: { status: 503, message: 'The ledger writer is not available; retry with the same ids.' },
   internal_error: { status: 500, message: 'mari failed unexpectedly; nothing was acknowledged. Retry with the same ids.' },
 });

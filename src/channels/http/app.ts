@@ -1,6 +1,6 @@
 // The HTTP channel: builds the fastify app over an open ledger without listening, so tests use
 // app.inject and the CLI decides where to listen.
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Type, type TSchema } from '@sinclair/typebox';
 import type { KeyStore } from '../../auth/keys.js';
 import type { Config } from '../../config.js';
@@ -8,7 +8,7 @@ import { RequestError } from '../../errors/registry.js';
 import type { LedgerHandle } from '../../store/open.js';
 import type { Writer } from '../../store/writer.js';
 import { bearerAuth } from './auth.js';
-import { errorHandler, notFoundHandler } from './errors.js';
+import { clientErrorHandler, errorHandler, frameworkErrorHandler, notFoundHandler } from './errors.js';
 import { openApiDocument } from './openapi.js';
 import { routes, type Route } from './routes.js';
 import { typeboxValidatorCompiler } from './validation.js';
@@ -17,7 +17,7 @@ export interface AppOptions {
   handle: LedgerHandle;
   config: Readonly<Config>;
   keys: KeyStore;
-  /** true: pino JSON lines at config.log_level; an object: pino options (e.g. a stream); default off. */
+  /** true: pino JSON lines at config.log_level; pino options (e.g. a stream); or a pino logger. Default off. */
   logger?: boolean | object;
 }
 
@@ -31,11 +31,13 @@ export const REDACTED_PATHS = ['req.headers.authorization', 'req.headers.cookie'
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { handle, config, keys } = options;
   const app = Fastify({
-    logger: loggerOptions(options.logger, config),
+    ...loggerOptions(options.logger, config),
     bodyLimit: config.body_bytes_max,
     requestTimeout: REQUEST_TIMEOUT_MS,
     connectionTimeout: CONNECTION_TIMEOUT_MS,
     routerOptions: { maxParamLength: PARAM_LENGTH_MAX },
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
   });
   app.setValidatorCompiler(({ schema, httpPart }) => typeboxValidatorCompiler({ schema: schema as TSchema, httpPart }));
   // JSON only: without this, fastify would hand a text/plain body to the schema as a string.
@@ -55,10 +57,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   return app;
 }
 
-function loggerOptions(logger: AppOptions['logger'], config: Readonly<Config>): FastifyServerOptions['logger'] {
-  if (logger === undefined || logger === false) return false;
+/** A pino logger (it keeps its own redaction), pino options, or true for JSON lines at config.log_level. */
+function loggerOptions(logger: AppOptions['logger'], config: Readonly<Config>): Pick<FastifyServerOptions, 'logger' | 'loggerInstance'> {
+  if (logger === undefined || logger === false) return { logger: false };
+  if (isLogger(logger)) return { loggerInstance: logger };
   const redact = { paths: REDACTED_PATHS, censor: '[redacted]' };
-  return { level: config.log_level, ...(logger === true ? {} : logger), redact };
+  return { logger: { level: config.log_level, ...(logger === true ? {} : logger), redact } };
+}
+
+function isLogger(value: object | true): value is FastifyBaseLogger {
+  const candidate = value as Partial<FastifyBaseLogger>;
+  return typeof candidate.child === 'function' && typeof candidate.info === 'function';
 }
 
 function register(app: FastifyInstance, route: Route): void {

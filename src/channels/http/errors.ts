@@ -1,6 +1,8 @@
 // Every error leaves as { code, message, details? } with the registry's status: ledger refusals,
 // request errors, fastify's own errors (mapped to registry codes) and bugs (internal_error, with
 // the stack in the log and never in the body).
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import {
   RequestError,
@@ -60,6 +62,25 @@ export function sendError(reply: FastifyReply, error: RequestError): void {
   const body: ErrorBody = { code: error.code, message: error.message };
   if (error.details !== undefined) body.details = error.details;
   reply.code(error.status).type('application/json; charset=utf-8').send(body);
+}
+
+/** Router errors (a path that is not valid percent-encoding) that bypass the error handler. */
+export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  errorHandler(error, request, reply);
+}
+
+/**
+ * Errors Node's HTTP parser raises before fastify sees a request: answered on the socket in the
+ * common shape, then closed (the connection's state is unknown).
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const code: RequestErrorCode =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout' : error.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'invalid_request';
+  const answer = new RequestError(code);
+  const body = JSON.stringify({ code, message: answer.message } satisfies ErrorBody);
+  socket.end(`HTTP/1.1 ${answer.status} ${http.STATUS_CODES[answer.status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 /** 405 with Allow when the path exists under other methods, else 404. */

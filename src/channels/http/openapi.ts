@@ -36,6 +36,8 @@ export const REQUEST_ERROR_SCOPES = {
   transfer_not_found: 'route',
   route_not_found: 'unrouted',
   method_not_allowed: 'unrouted',
+  request_timeout: 'unrouted',
+  headers_too_large: 'unrouted',
   writer_unavailable: 'write',
   internal_error: 'every',
 } as const satisfies Record<RequestErrorCode, Scope>;

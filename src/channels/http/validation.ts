@@ -62,6 +62,8 @@ function codeOf(errors: readonly ValueError[], part: HttpPart): RequestErrorCode
     if (error.type === ValueErrorType.ArrayMaxItems) return 'batch_too_large';
     if (error.type === ValueErrorType.ArrayMinItems) return 'batch_empty';
   }
-  if (errors.some((error) => error.path.endsWith('/amount'))) return 'amount_invalid';
+  // An `amount` where none is allowed (on a void) is an unknown field, not a bad amount.
+  const badAmount = (error: ValueError) => error.path.endsWith('/amount') && error.type !== ValueErrorType.ObjectAdditionalProperties;
+  if (errors.some(badAmount)) return 'amount_invalid';
   return 'invalid_request';
 }
