@@ -108,10 +108,22 @@ function serviceRoutes(context: RouteContext): Route[] {
   ];
 }
 
-function accountOf(context: RouteContext, id: string): Account {
+/**
+ * The account, once every batch the writer applied before this read is durable. The writer
+ * pipelines (it applies the next batch while the last is being written), so the in-memory
+ * ledger can be ahead of the disk; balances are therefore read from the store, never from memory.
+ */
+async function accountOf(context: RouteContext, id: string): Promise<Account> {
+  await context.handle.writer.settled();
   const account = context.handle.ledger.accounts.get(id);
   if (!account) throw new RequestError('account_not_found');
   return account;
+}
+
+/** The account with its balances after its last durable transfer. */
+async function accountAnswer(context: RouteContext, account: Account, status: number): Promise<Answer> {
+  const balances = await context.handle.store.balanceAt(account, context.handle.ledger.lastTimestamp);
+  return { status, body: wire.accountJson({ account, balances }, context.handle.ledger.assets) };
 }
 
 function scaleOf(context: RouteContext, account: Account): number {
@@ -138,7 +150,7 @@ function accountRoutes(context: RouteContext, configured: ReturnType<typeof S.co
       async handle({ body }) {
         const [result] = await context.written(handle.writer.createAccounts([wire.accountInput(body)]));
         if (!isSuccess(result)) return refusal(ACCOUNT_RESULTS, result);
-        return { status: ACCOUNT_RESULTS[result].status, body: wire.accountJson(accountOf(context, body.id), handle.ledger.assets) };
+        return accountAnswer(context, await accountOf(context, body.id), ACCOUNT_RESULTS[result].status);
       },
     }),
     route({
@@ -156,7 +168,7 @@ function accountRoutes(context: RouteContext, configured: ReturnType<typeof S.co
       params: S.IdParams, errors: ['account_not_found'],
       success: [{ status: 200, description: 'The account, as of the last commit.', schema: S.AccountOutput }],
       async handle({ params }) {
-        return { status: 200, body: wire.accountJson(accountOf(context, params.id), handle.ledger.assets) };
+        return accountAnswer(context, await accountOf(context, params.id), 200);
       },
     }),
     route({
@@ -165,7 +177,7 @@ function accountRoutes(context: RouteContext, configured: ReturnType<typeof S.co
       params: S.IdParams, querystring: configured.HistoryQuery, errors: ['account_not_found', 'cursor_invalid'],
       success: [{ status: 200, description: 'One page; follow `next` for older ones.', schema: S.HistoryOutput }],
       async handle({ params, query }) {
-        const account = accountOf(context, params.id);
+        const account = await accountOf(context, params.id);
         const before = query.before === undefined ? undefined : wire.decodeCursor({ account_id: account.id, cursor: query.before });
         if (query.before !== undefined && before === undefined) throw new RequestError('cursor_invalid');
         const page = await handle.store.accountHistory(account, { limit: query.limit ?? context.config.page_size_default, before });
@@ -183,7 +195,7 @@ function accountRoutes(context: RouteContext, configured: ReturnType<typeof S.co
       params: S.IdParams, querystring: S.BalanceQuery, errors: ['account_not_found', 'timestamp_invalid'],
       success: [{ status: 200, description: 'The balances after the last transfer at or before `at`.', schema: S.BalanceOutput }],
       async handle({ params, query }) {
-        const account = accountOf(context, params.id);
+        const account = await accountOf(context, params.id);
         // A raw `+` in a query string decodes to a space; an offset is the only place it can occur.
         const at = parseTimestamp(query.at.replace(/ (\d{2}:\d{2})$/, '+$1'));
         if (at === undefined) throw new RequestError('timestamp_invalid');

@@ -83,7 +83,8 @@ export function balancesJson(balances: Balances, account: { flags: number; scale
   };
 }
 
-export function accountJson(account: Account, assets: Assets) {
+export function accountJson(options: { account: Account; balances: Balances }, assets: Assets) {
+  const { account, balances } = options;
   const scale = scaleOf(assets, account.asset);
   return {
     id: account.id,
@@ -93,7 +94,7 @@ export function accountJson(account: Account, assets: Assets) {
     user_data: account.user_data,
     created: formatHarare(account.timestamp),
     timestamp: account.timestamp.toString(),
-    ...balancesJson(account, { flags: account.flags, scale }),
+    ...balancesJson(balances, { flags: account.flags, scale }),
   };
 }
 

@@ -1,7 +1,7 @@
 // Checks bearer-key access: 401 without a valid key, 403 for an auditor writing, auditors reading everything, public routes, config keys and revocation.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ledgerState, openHttp, seedWallets, USD } from '../../helpers/http.js';
+import { assertJournalOk, ledgerState, openHttp, seedWallets, USD } from '../../helpers/http.js';
 
 const WRITES = [
   { url: '/accounts', body: { id: 'x', ...USD } },
@@ -36,6 +36,7 @@ test('no key, a wrong key or a malformed header is 401 on every route but /healt
     assert.equal((await http.request({ url: '/health', key: null })).status, 200);
     assert.equal((await http.request({ url: '/openapi.json', key: null })).status, 200);
     assert.deepEqual(ledgerState(http.handle), before);
+    assertJournalOk(http.handle);
   } finally {
     await http.close();
   }
@@ -56,6 +57,7 @@ test('an auditor reads every GET route and is refused every write with 403', asy
       assert.equal(answer.body.code, 'forbidden');
     }
     assert.deepEqual(ledgerState(http.handle), before);
+    assertJournalOk(http.handle);
   } finally {
     await http.close();
   }
@@ -77,6 +79,7 @@ test('keys from the configuration are accepted with their role, and a revoked ke
     assert.ok(entry);
     assert.ok(http.keys.revoke(entry.hash_prefix));
     assert.equal((await http.request({ url: '/accounts/a', key: doomed })).status, 401);
+    assertJournalOk(http.handle);
   } finally {
     await http.close();
   }

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import { openHttp, seedWallets, USD } from '../../helpers/http.js';
+import { assertJournalOk, openHttp, seedWallets, USD } from '../../helpers/http.js';
+import { pino } from 'pino';
 
 function logSink(): { stream: Writable; lines: () => Record<string, unknown>[]; text: () => string } {
   const chunks: string[] = [];
@@ -28,6 +29,7 @@ test('a failed commit stops the writer: writes and /health answer 503 writer_una
     assert.equal(health.status, 503);
     assert.equal(health.body.code, 'writer_unavailable');
     assert.equal((await http.request({ url: '/accounts/alice' })).status, 200, 'reads go on');
+    assertJournalOk(http.handle);
   } finally {
     await http.close();
   }
@@ -66,6 +68,19 @@ test('an unexpected error is 500 internal_error without a stack; the log has it,
     assert.ok(logged, 'the error is logged');
     assert.match(String((logged.err as { stack?: string }).stack), /boom at the store/);
     for (const secret of [http.operator, http.auditor, 'mari_not-a-real-key']) assert.ok(!sink.text().includes(secret), 'no key in the log');
+  } finally {
+    await http.close();
+  }
+});
+
+test('a pino logger passed in (as mari serve does) gets the request lines', async () => {
+  const sink = logSink();
+  const http = await openHttp({ logger: pino({ level: 'info' }, sink.stream) });
+  try {
+    await http.request({ url: '/accounts/nobody' });
+    const lines = sink.lines();
+    assert.ok(lines.some((line) => line.msg === 'request completed' && (line.res as { statusCode?: number }).statusCode === 404));
+    assert.ok(!sink.text().includes(http.operator));
   } finally {
     await http.close();
   }
