@@ -134,7 +134,9 @@ export class KeyStore {
   private write(file: KeyFile): void {
     fs.mkdirSync(path.dirname(this.filePath), { recursive: true });
     const temporary = `${this.filePath}.${process.pid}.tmp`;
-    const descriptor = fs.openSync(temporary, 'w', 0o600);
+    // A leftover temporary file would keep its old mode: start from none so 0600 applies.
+    fs.rmSync(temporary, { force: true });
+    const descriptor = fs.openSync(temporary, 'wx', 0o600);
     try {
       fs.writeSync(descriptor, JSON.stringify(file, null, 2) + '\n');
       fs.fsyncSync(descriptor);
