@@ -214,13 +214,16 @@ test('hashing in chunks gives the same hash as hashing the whole encoding at onc
   assert.deepEqual(hashEntry(GENESIS_HASH, records), createHash('sha256').update(GENESIS_HASH).update(bytes).digest());
 });
 
-test('records the ledger accepts never hash alike unless they are equal (unpaired surrogates)', { todo: 'bug: user_data with unpaired surrogates is accepted but encoded as U+FFFD, so different records share a hash (src/ledger/journal.ts RecordEncoder.text; src/ledger/ledger.ts accepts such user_data)' }, () => {
+test('records the ledger accepts never hash alike unless they are equal (unpaired surrogates are refused)', () => {
   const hashes = ['\ud800', '\udbff', '\ufffd'].map((user_data) => {
     const ledger = new Ledger({ assets: DEFAULT_ASSETS, clock: () => T0 });
     const batch = ledger.begin(NO_LOOKUPS);
     assert.deepEqual(batch.createAccounts([{ id: 'a', asset: 'USD', code: 1 }, { id: 'b', asset: 'USD', code: 1 }]), ['ok', 'ok']);
     const [result] = batch.createTransfers([{ id: 't', debit_account_id: 'a', credit_account_id: 'b', amount: 1n, asset: 'USD', code: 1, user_data }]);
+    if (result !== 'ok') assert.equal(result, 'user_data_invalid');
     return result === 'ok' ? hashEntry(GENESIS_HASH, batch.records).toString('hex') : `refused:${user_data}`;
   });
   assert.equal(new Set(hashes).size, 3, 'three different records, three different hashes (or refusals)');
+  // UTF-8 would turn both lone surrogates into U+FFFD, the third text: the ledger refuses them instead.
+  assert.deepEqual(hashes.map((h) => h.startsWith('refused:')), [true, true, false]);
 });
