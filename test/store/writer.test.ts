@@ -209,22 +209,24 @@ test('a commit the database refuses (real store): callers get writer_unavailable
 test('a batch without records is not answered when an earlier commit fails', { todo: 'bug: a batch with no records is answered on lastCommit, which resolves even after that commit failed, so e.g. exists is acknowledged for a transfer that never became durable (src/store/writer.ts flush)' }, async (t) => {
   let open!: () => void;
   const gate = new Promise<void>((resolve) => (open = resolve));
-  let failing = false;
-  const { writer, fatal } = await writerOver(t, (store) => wrap(store, {
+  let slow = false;
+  const { dir, real, writer, fatal } = await writerOver(t, (store) => wrap(store, {
     commit: (request) => {
-      if (!failing) return store.commit(request);
-      // The commit really is attempted (and its records are in flight); its failure is seen once the gate opens.
-      const committed = store.commit(request).then(() => {
-        throw new Error('disk full');
-      });
+      // The real commit (refused by the database below); its outcome is seen once the gate opens.
+      const committed = store.commit(request);
+      if (!slow) return committed;
       committed.catch(() => undefined);
       return gate.then(() => committed);
     },
   }));
   assert.deepEqual(await writer.createAccounts([{ id: 'a', asset: 'USD', code: 1 }, { id: 'b', asset: 'USD', code: 1 }]), ['ok', 'ok']);
-  failing = true;
+  const raw = new Database(path.join(dir, 'ledger.sqlite'));
+  raw.exec("CREATE TRIGGER refuse_transfers BEFORE INSERT ON transfers BEGIN SELECT RAISE(ABORT, 'refused'); END");
+  raw.close();
+  slow = true;
   const first = writer.createTransfers([xfer('t1', 'a', 'b', 1n)]);
   await sleep(20);
+  // t1 is in flight: a retry answers exists and a refusal commits nothing, so neither batch has records.
   const retry = writer.createTransfers([xfer('t1', 'a', 'b', 1n)]);
   const refusal = writer.createTransfers([xfer('bad id', 'a', 'b', 1n)]);
   await sleep(20);
@@ -232,6 +234,7 @@ test('a batch without records is not answered when an earlier commit fails', { t
   const [o1, o2, o3] = await Promise.all([outcome(first), outcome(retry), outcome(refusal)]);
   assert.ok(o1 !== 'pending' && 'error' in o1 && isUnavailable(o1.error));
   assert.equal(fatal.length, 1);
+  assert.equal(await real.getTransfer('t1'), undefined, 't1 never reached the disk');
   assert.ok(o2 !== 'pending' && 'error' in o2 && isUnavailable(o2.error), `the retry must not be told ${JSON.stringify(o2)}`);
   assert.ok(o3 !== 'pending' && 'error' in o3 && isUnavailable(o3.error), `nor the refusal ${JSON.stringify(o3)}`);
 });
