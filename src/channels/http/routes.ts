@@ -12,7 +12,8 @@ import {
   type RequestErrorCode,
   type TransferResult,
 } from '../../errors/registry.js';
-import type { Account, TransferInput } from '../../ledger/types.js';
+import { snapshot } from '../../ledger/ledger.js';
+import type { Account, Balances, TransferInput } from '../../ledger/types.js';
 import type { LedgerHandle } from '../../store/open.js';
 import { parseTimestamp, formatHarare } from '../../time.js';
 import type { Access } from './auth.js';
@@ -108,11 +109,7 @@ function serviceRoutes(context: RouteContext): Route[] {
   ];
 }
 
-/**
- * The account, once every batch the writer applied before this read is durable. The writer
- * pipelines (it applies the next batch while the last is being written), so the in-memory
- * ledger can be ahead of the disk; balances are therefore read from the store, never from memory.
- */
+/** The account, once every batch the writer applied before this read is durable. */
 async function accountOf(context: RouteContext, id: string): Promise<Account> {
   await context.handle.writer.settled();
   const account = context.handle.ledger.accounts.get(id);
@@ -120,10 +117,25 @@ async function accountOf(context: RouteContext, id: string): Promise<Account> {
   return account;
 }
 
-/** The account with its balances after its last durable transfer. */
-async function accountAnswer(context: RouteContext, account: Account, status: number): Promise<Answer> {
-  const balances = await context.handle.store.balanceAt(account, context.handle.ledger.lastTimestamp);
-  return { status, body: wire.accountJson({ account, balances }, context.handle.ledger.assets) };
+/**
+ * The account with its durable balances. The writer pipelines: it may apply a batch to memory
+ * while the previous one is still being written. If no batch was applied since the last durable
+ * commit, memory is the durable state; otherwise the store's last durable balances are read.
+ */
+async function accountWithBalances(context: RouteContext, id: string): Promise<{ account: Account; balances: Balances }> {
+  const { writer, ledger, store } = context.handle;
+  const settled = writer.settled();
+  await settled;
+  const account = ledger.accounts.get(id);
+  if (!account) throw new RequestError('account_not_found');
+  // Checked and copied in one synchronous step: the writer cannot apply a batch in between.
+  if (writer.failed === undefined && writer.settled() === settled) return { account, balances: snapshot(account) };
+  return { account, balances: await store.balanceAt(account, ledger.lastTimestamp) };
+}
+
+async function accountAnswer(context: RouteContext, options: { id: string; status: number }): Promise<Answer> {
+  const found = await accountWithBalances(context, options.id);
+  return { status: options.status, body: wire.accountJson(found, context.handle.ledger.assets) };
 }
 
 function scaleOf(context: RouteContext, account: Account): number {
@@ -150,7 +162,7 @@ function accountRoutes(context: RouteContext, configured: ReturnType<typeof S.co
       async handle({ body }) {
         const [result] = await context.written(handle.writer.createAccounts([wire.accountInput(body)]));
         if (!isSuccess(result)) return refusal(ACCOUNT_RESULTS, result);
-        return accountAnswer(context, await accountOf(context, body.id), ACCOUNT_RESULTS[result].status);
+        return accountAnswer(context, { id: body.id, status: ACCOUNT_RESULTS[result].status });
       },
     }),
     route({
@@ -168,7 +180,7 @@ function accountRoutes(context: RouteContext, configured: ReturnType<typeof S.co
       params: S.IdParams, errors: ['account_not_found'],
       success: [{ status: 200, description: 'The account, as of the last commit.', schema: S.AccountOutput }],
       async handle({ params }) {
-        return accountAnswer(context, await accountOf(context, params.id), 200);
+        return accountAnswer(context, { id: params.id, status: 200 });
       },
     }),
     route({

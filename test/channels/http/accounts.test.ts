@@ -153,3 +153,22 @@ test('GET /accounts/:id shows balances and available with the asset scale; an un
     await http.close();
   }
 });
+
+test('with a newer batch in flight, GET /accounts/:id answers the durable balances from the store, the same as memory when idle', async () => {
+  const http = await openHttp();
+  try {
+    await http.request({ url: '/accounts/batch', body: { accounts: [{ id: 'src', ...USD }, { id: 'dst', ...USD, flags: ['debits_must_not_exceed_credits'] }] } });
+    await http.request({ url: '/transfers', body: { id: 'm1', debit_account_id: 'src', credit_account_id: 'dst', amount: '700', ...USD } });
+    await http.request({ url: '/transfers', body: { id: 'm2', debit_account_id: 'dst', credit_account_id: 'src', amount: '200', ...USD, flags: ['pending'] } });
+    const fromMemory = await http.request({ url: '/accounts/dst' });
+    // A fresh promise on every call looks like a batch applied after the wait: memory is not trusted.
+    const writer = http.handle.writer;
+    writer.settled = () => Promise.resolve();
+    const fromStore = await http.request({ url: '/accounts/dst' });
+    assert.equal(fromStore.status, 200);
+    assert.deepEqual(fromStore.body, fromMemory.body);
+    assert.equal(fromStore.body.available, '500', 'credits 700 − pending debits 200');
+  } finally {
+    await http.close();
+  }
+});
