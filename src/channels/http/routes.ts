@@ -211,7 +211,8 @@ function accountRoutes(context: RouteContext, configured: ReturnType<typeof S.co
         // A raw `+` in a query string decodes to a space; an offset is the only place it can occur.
         const at = parseTimestamp(query.at.replace(/ (\d{2}:\d{2})$/, '+$1'));
         if (at === undefined) throw new RequestError('timestamp_invalid');
-        const balances = await handle.store.balanceAt(account, at);
+        // Nothing is recorded past the ledger's last timestamp; the store cannot take times near 2^63.
+        const balances = await handle.store.balanceAt(account, at < handle.ledger.lastTimestamp ? at : handle.ledger.lastTimestamp);
         const body = { account_id: account.id, at: formatHarare(at), timestamp: at.toString(), ...wire.balancesJson(balances, { flags: account.flags, scale: scaleOf(context, account) }) };
         return { status: 200, body };
       },

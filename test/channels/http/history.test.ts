@@ -94,6 +94,10 @@ test('GET /accounts/:id/balance answers the balances at a past time, in RFC 3339
     assert.equal(beforeAll.body.available, '0');
     const now = await http.request({ url: `/accounts/alice/balance?at=${BigInt(second.body.timestamp) + 1n}` });
     assert.equal(now.body.available, '700');
+    const farFuture = await http.request({ url: `/accounts/alice/balance?at=${(1n << 63n) - 1n}` });
+    assert.equal(farFuture.status, 200);
+    assert.equal(farFuture.body.available, '700');
+    assert.equal(farFuture.body.timestamp, ((1n << 63n) - 1n).toString());
 
     for (const at of ['yesterday', '2026-13-01T00:00:00Z', '2026-01-01T00:00:00', '99999999999999999999']) {
       const answer = await http.request({ url: `/accounts/alice/balance?at=${encodeURIComponent(at)}` });
