@@ -29,6 +29,7 @@ Safe to run while mari serves (it reads a consistent snapshot).
     const store = new SqliteStore({ dataDir: config.data_dir, readonly: true });
     const started = performance.now();
     let report: VerifyReport;
+    const scales = new Map(store.assets().map((a) => [a.code, a.scale]));
     try {
       const source = store.verifySource();
       const progress = new Progress('verifying', source.entryCount(), { enabled: !values.json && Boolean(process.stderr.isTTY) });
@@ -41,7 +42,7 @@ Safe to run while mari serves (it reads a consistent snapshot).
     if (values.json) {
       console.log(JSON.stringify({ ...report, seconds }, (_key, value) => (typeof value === 'bigint' ? value.toString() : value)));
     } else {
-      printReport(report, seconds, new Map(store.assets().map((a) => [a.code, a.scale])));
+      printReport(report, seconds, scales);
     }
     return report.ok ? 0 : 1;
   },

@@ -1,0 +1,115 @@
+// The mari command line as a person runs it: --help everywhere, serve prints its URL and serves,
+// verify passes on a clean journal and fails (exit 1, naming the entry) on a tampered one.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const bin = path.join(root, 'bin/mari.js');
+const KEY = 'mari_cli_test_operator_key_000000000';
+
+function mari(args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 30_000 });
+}
+
+function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'mari-cli-'));
+}
+
+test('every command answers --help with its usage and exits 0', () => {
+  const top = mari(['--help']);
+  assert.equal(top.status, 0);
+  const commands = [...top.stdout.matchAll(/^ {2}(\w+) {2,}/gm)].map((m) => m[1]);
+  assert.deepEqual(commands.sort(), ['keys', 'serve', 'verify']);
+  for (const command of commands) {
+    const help = mari([command, '--help']);
+    assert.equal(help.status, 0, command);
+    assert.match(help.stdout, new RegExp(`^mari ${command}`), command);
+  }
+});
+
+test('an unknown command or option is a usage error (exit 2)', () => {
+  assert.equal(mari(['frobnicate']).status, 2);
+  assert.equal(mari(['verify', '--no-such-option']).status, 2);
+  assert.equal(mari([]).status, 2);
+});
+
+test('verify on a directory without a ledger says so', () => {
+  const result = mari(['verify', '--data-dir', path.join(tempDir(), 'missing')]);
+  assert.equal(result.status, 2);
+  assert.match(result.stderr, /no ledger/);
+});
+
+async function serveAndWrite(dataDir: string): Promise<void> {
+  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--data-dir', dataDir], {
+    env: { ...process.env, MARI_API_KEYS: `${KEY}:operator`, MARI_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        const match = /mari listening on (http:\/\/\S+)/.exec(output);
+        if (match) resolve(match[1]);
+      });
+      child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${output}`)));
+    });
+    const post = (route: string, body: unknown) => fetch(url + route, {
+      method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+    });
+    assert.equal((await post('/accounts', { id: 'bank', asset: 'USD', code: 10 })).status, 201);
+    assert.equal((await post('/accounts', { id: 'wallet', asset: 'USD', code: 1, flags: ['debits_must_not_exceed_credits'] })).status, 201);
+    assert.equal((await post('/transfers', { id: 't1', debit_account_id: 'bank', credit_account_id: 'wallet', amount: '500', asset: 'USD', code: 1 })).status, 201);
+    const account = await (await fetch(`${url}/accounts/wallet`, { headers: { authorization: `Bearer ${KEY}` } })).json() as { available: string };
+    assert.equal(account.available, '500');
+  } finally {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+test('serve prints its URL, serves the API, and stops cleanly; verify then passes', async () => {
+  const dataDir = tempDir();
+  await serveAndWrite(dataDir);
+  const verify = mari(['verify', '--data-dir', dataDir, '--json']);
+  assert.equal(verify.status, 0, verify.stdout + verify.stderr);
+  const report = JSON.parse(verify.stdout) as { ok: boolean; transfers: number; accounts: number };
+  assert.equal(report.ok, true);
+  assert.equal(report.accounts, 2);
+  assert.equal(report.transfers, 1);
+});
+
+test('verify exits 1 and names the entry when a stored transfer was altered', async () => {
+  const dataDir = tempDir();
+  await serveAndWrite(dataDir);
+  const db = new Database(path.join(dataDir, 'ledger.sqlite'));
+  db.exec('DROP TRIGGER transfers_append_only_update');
+  db.prepare("UPDATE transfers SET amount = 50000 WHERE id = 't1'").run();
+  db.close();
+  const verify = mari(['verify', '--data-dir', dataDir]);
+  assert.equal(verify.status, 1);
+  assert.match(verify.stdout, /FAILED \(chain\) at journal entry \d+/);
+});
+
+test('keys: create prints a key once, list never shows it, revoke removes it', () => {
+  const dataDir = tempDir();
+  const created = mari(['keys', 'create', '--role', 'auditor', '--label', 'audit team', '--data-dir', dataDir]);
+  assert.equal(created.status, 0, created.stderr);
+  const key = created.stdout.trim();
+  assert.match(key, /^mari_/);
+  const list = mari(['keys', 'list', '--json', '--data-dir', dataDir]);
+  assert.equal(list.status, 0);
+  assert.ok(!list.stdout.includes(key));
+  const [entry] = JSON.parse(list.stdout) as { hash_prefix: string; role: string }[];
+  assert.equal(entry.role, 'auditor');
+  assert.equal(mari(['keys', 'create', '--role', 'root', '--data-dir', dataDir]).status, 2);
+  assert.equal(mari(['keys', 'revoke', entry.hash_prefix, '--data-dir', dataDir]).status, 0);
+  assert.deepEqual(JSON.parse(mari(['keys', 'list', '--json', '--data-dir', dataDir]).stdout), []);
+});
