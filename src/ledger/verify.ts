@@ -16,9 +16,14 @@ export interface VerifySource {
   recordCount(): number;
   /** Balances the store holds for each account, valid as of `timestamp`. */
   checkpoint(): { timestamp: bigint; accounts: Iterable<{ id: string; no: number } & Balances> };
+  /**
+   * The derived history index, if the store keeps one: the balances it holds for an account right
+   * after a transfer, for transfers up to its watermark, and how many entries it holds in all.
+   */
+  history?(): { watermark: bigint; entry(account_no: number, timestamp: bigint): Balances | undefined; entryCount(): number };
 }
 
-export type VerifyCheck = 'chain' | 'coverage' | 'record' | 'bounds' | 'checkpoint' | 'conservation';
+export type VerifyCheck = 'chain' | 'coverage' | 'record' | 'bounds' | 'checkpoint' | 'history' | 'conservation';
 
 export interface VerifyFailure {
   check: VerifyCheck;
@@ -63,7 +68,7 @@ function sameBalances(a: Balances, b: Balances): boolean {
 }
 
 export function verifyJournal(source: VerifySource, onProgress?: (entries: number) => void): VerifyReport {
-  const state = new Recomputation();
+  const state = new Recomputation(source.history?.());
   const checkpoint = source.checkpoint();
   let checkpointChecked = false;
   let entries = 0;
@@ -92,6 +97,7 @@ export function verifyJournal(source: VerifySource, onProgress?: (entries: numbe
     if (!checkpointChecked) state.compareCheckpoint(checkpoint.accounts);
     const stored = source.recordCount();
     if (stored !== records) fail({ check: 'coverage', message: `${stored - records} stored record(s) are outside every journal entry` });
+    state.checkHistoryCount();
     state.checkConservation();
   } catch (error) {
     if (!(error instanceof Failed)) throw error;
@@ -106,6 +112,9 @@ class Recomputation {
   private readonly pending = new Map<string, Transfer>();
   private readonly reversed = new Set<string>();
   private transfers = 0;
+  private indexed = 0;
+
+  constructor(private readonly history: ReturnType<NonNullable<VerifySource['history']>> | undefined) {}
 
   summary(): { accounts: number; transfers: number; assets: AssetTotals[] } {
     return { accounts: this.accounts.length, transfers: this.transfers, assets: [...this.totals().values()] };
@@ -148,7 +157,24 @@ class Recomputation {
     }
     this.checkBounds(debit, where);
     this.checkBounds(credit, where);
+    if (this.history && t.timestamp <= this.history.watermark) {
+      this.checkHistory(t.debit_account_no, debit, t, where);
+      this.checkHistory(t.credit_account_no, credit, t, where);
+    }
     this.transfers += 1;
+  }
+
+  private checkHistory(no: number, account: RecomputedAccount, t: Transfer, where: { entry_seq: number; record_id: string }): void {
+    const stored = this.history!.entry(no, t.timestamp);
+    if (!stored) fail({ check: 'history', ...where, account_id: account.id, message: `the history index has no entry for ${account.id} at ${t.id}` });
+    if (!sameBalances(stored, account)) fail({ check: 'history', ...where, account_id: account.id, message: `the history index's balances of ${account.id} after ${t.id} differ from the journal's` });
+    this.indexed += 1;
+  }
+
+  checkHistoryCount(): void {
+    if (!this.history) return;
+    const stored = this.history.entryCount();
+    if (stored !== this.indexed) fail({ check: 'history', message: `the history index holds ${stored} entries where the journal explains ${this.indexed}` });
   }
 
   private checkBounds(a: RecomputedAccount, where: { entry_seq: number; record_id: string }): void {

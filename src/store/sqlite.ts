@@ -122,11 +122,16 @@ export class SqliteStore implements Store {
     }
     this.db.pragma('cache_size = -262144');
     this.db.defaultSafeIntegers(true);
-    // A read-only store (verify) serves no history; an empty in-memory index stands in.
-    this.history = new Database(options.readonly ? ':memory:' : path.join(options.dataDir, 'history.sqlite'));
-    this.history.pragma('journal_mode = WAL');
-    this.history.pragma('synchronous = NORMAL');
-    this.history.exec(HISTORY_SCHEMA);
+    // A read-only store (verify) reads the history index if there is one; an empty one stands in otherwise.
+    const historyFile = path.join(options.dataDir, 'history.sqlite');
+    this.history = options.readonly
+      ? (fs.existsSync(historyFile) ? new Database(historyFile, { readonly: true }) : new Database(':memory:'))
+      : new Database(historyFile);
+    if (!this.history.readonly) {
+      this.history.pragma('journal_mode = WAL');
+      this.history.pragma('synchronous = NORMAL');
+    }
+    if (!this.history.readonly || this.history.memory) this.history.exec(HISTORY_SCHEMA);
     this.history.defaultSafeIntegers(true);
     this.statements = prepare(this.db, this.history);
   }
@@ -258,7 +263,8 @@ export class SqliteStore implements Store {
 
   async balanceAt(account: Account, timestamp: bigint): Promise<Balances> {
     this.indexHistory(Number.POSITIVE_INFINITY);
-    const row = this.statements.historyPage.get(account.no, timestamp + 1n, 1) as Row | undefined;
+    const until = timestamp < TIMESTAMP_END ? timestamp + 1n : TIMESTAMP_END;
+    const row = this.statements.historyPage.get(account.no, until, 1) as Row | undefined;
     return row ? balancesFromRow(row) : zeroBalances();
   }
 
@@ -369,6 +375,14 @@ export class SqliteStore implements Store {
       },
       records: (first, last) => this.recordsBetween(first, last, accountIds.map((_, no) => byNo(no))),
       recordCount: () => Number((s.recordCount.get() as Row).n),
+      history: () => ({
+        watermark: this.historyWatermark(),
+        entry: (no, timestamp) => {
+          const row = s.historyEntry.get(no, timestamp) as Row | undefined;
+          return row ? balancesFromRow(row) : undefined;
+        },
+        entryCount: () => Number(s.historyEntryCount.get()),
+      }),
       entryCount: () => Number((s.entryCount.get() as Row).n),
       checkpoint: () => {
         const timestamp = this.checkpointTimestamp();
@@ -452,6 +466,8 @@ function prepare(db: Database.Database, history: Database.Database) {
     insertHistory: history.prepare('INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?)'),
     historyPage: history.prepare('SELECT * FROM entries WHERE account_no = ? AND timestamp < ? ORDER BY timestamp DESC LIMIT ?'),
     loadRunning: history.prepare('SELECT * FROM balances WHERE account_no = ?'),
+    historyEntry: history.prepare('SELECT * FROM entries WHERE account_no = ? AND timestamp = ?'),
+    historyEntryCount: history.prepare('SELECT count(*) FROM entries').pluck(),
     saveRunning: history.prepare('INSERT INTO balances VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_no) DO UPDATE SET debits_pending = excluded.debits_pending, debits_posted = excluded.debits_posted, credits_pending = excluded.credits_pending, credits_posted = excluded.credits_posted'),
   };
 }

@@ -107,6 +107,16 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
    */
   private async flush(): Promise<void> {
     const operations = this.take();
+    try {
+      await this.apply(operations);
+    } catch (error) {
+      // Taken off the queue, so stop() would not reach them: answer them here before stopping.
+      for (const op of operations) op.reject(new RequestError('writer_unavailable'));
+      throw error;
+    }
+  }
+
+  private async apply(operations: Operation[]): Promise<void> {
     const ids: string[] = [];
     for (const op of operations) if (op.kind === 'transfers') for (const e of op.events) ids.push(e.id, e.pending_id ?? e.id, e.reversal_of ?? e.id);
     const batch = this.ledger.begin(await this.store.lookups(ids));
@@ -118,7 +128,8 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
     const answer = () => operations.forEach((op, index) => (op.resolve as (r: unknown) => void)(results[index]));
     const refuse = () => operations.forEach((op) => op.reject(new RequestError('writer_unavailable')));
     if (batch.records.length === 0 && !checkpoint) {
-      this.lastCommit.then(answer, refuse);
+      // lastCommit resolves even when that commit failed (stop() ran): check before answering.
+      this.lastCommit.then(() => (this.failure ? refuse() : answer()), refuse);
       return;
     }
     const started = performance.now();
