@@ -10,6 +10,8 @@ import { AccountFlag, TransferFlag, type Account, type AccountInput, type Transf
 
 export const MAX = (1n << 63n) - 1n;
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+/** Text that UTF-8 cannot carry as it is: a high surrogate without its low half, or a low one alone. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const NS_PER_S = 1_000_000_000n;
 export const D = AccountFlag.debits_must_not_exceed_credits;
 export const C = AccountFlag.credits_must_not_exceed_debits;
@@ -197,9 +199,11 @@ export class Model {
     const flags = (a.flags ?? 0) & ~ACCOUNT_LINKED;
     const user_data = a.user_data ?? null;
     if (!ID_RE.test(a.id)) return 'id_invalid';
+    if (flags & ~(D | C)) return 'reserved_flag';
     if ((flags & D) && (flags & C)) return 'flags_are_mutually_exclusive';
     if (!Number.isInteger(a.code) || a.code < 1 || a.code > 65535) return 'code_invalid';
     if (user_data !== null && user_data.length > 128) return 'user_data_too_long';
+    if (user_data !== null && LONE_SURROGATE.test(user_data)) return 'user_data_invalid';
     if (!['USD', 'ZWG', 'AIRTIME_USD', 'AIRTIME_ZWG', 'DATA_KB', 'VOICE_S', 'SMS'].includes(a.asset)) return 'asset_not_found';
     const e = this.s.accounts.get(a.id);
     if (e) {
@@ -263,6 +267,8 @@ export class Model {
   private createTransfer(t: TransferInput, time: ModelTime): TransferResult {
     const flags = t.flags ?? 0;
     if (!ID_RE.test(t.id)) return 'id_invalid';
+    // Only the ledger sets expiry; unknown bits are refused too.
+    if (flags & ~(LINKED | PENDING | POST | VOID)) return 'reserved_flag';
     if ([PENDING, POST, VOID].filter((f) => flags & f).length > 1) return 'flags_are_mutually_exclusive';
     if (flags & (POST | VOID)) return this.resolve(t, flags, time);
     if (!t.debit_account_id) return 'debit_account_id_required';
@@ -280,6 +286,7 @@ export class Model {
     if (!validCode(t.code)) return 'code_invalid';
     const user_data = t.user_data ?? null;
     if (user_data !== null && user_data.length > 128) return 'user_data_too_long';
+    if (user_data !== null && LONE_SURROGATE.test(user_data)) return 'user_data_invalid';
     const reversal_of = t.reversal_of ?? null;
     if (reversal_of !== null && pending) return 'reversal_not_allowed_on_two_phase';
     const dr = this.s.accounts.get(t.debit_account_id);
@@ -338,6 +345,7 @@ export class Model {
     }
     if (t.code !== undefined && t.code !== null && !validCode(t.code)) return 'code_invalid';
     if (t.user_data != null && t.user_data.length > 128) return 'user_data_too_long';
+    if (t.user_data != null && LONE_SURROGATE.test(t.user_data)) return 'user_data_invalid';
     if (t.reversal_of) return 'reversal_not_allowed_on_two_phase';
     const p = this.s.transfers.get(t.pending_id);
     if (!p) return 'pending_transfer_not_found';
