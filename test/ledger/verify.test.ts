@@ -161,21 +161,34 @@ test('an account\'s flags changed: the chain breaks at the entry that created it
   assert.deepEqual(failure(verify(dir)), { check: 'chain', entry_seq: 1, record_id: undefined, account_id: undefined });
 });
 
-test('a stored after-balance changed (history index): verification notices', { todo: 'bug: after-balances now live only in history.sqlite, which verify never reads; balanceAt/accountHistory serve them unchecked (src/ledger/verify.ts, src/store/sqlite.ts)' }, async (t) => {
-  const dir = await fixture(t);
+/** Opens the directory once so the derived history index is brought up to date, then edits history.sqlite. */
+async function tamperHistory(dir: string, edit: (db: Database.Database, w: number) => void): Promise<void> {
   const h = await openLedger({ dataDir: dir });
   const w = h.ledger.accounts.get('w')!;
-  const before = await h.store.accountHistory(w, { limit: 1 });
+  assert.equal((await h.store.accountHistory(w, { limit: 10 })).entries.length, 4, 'indexed');
   await h.close();
   const history = new Database(path.join(dir, 'history.sqlite'));
-  const changed = history.prepare('UPDATE entries SET credits_posted = credits_posted + 1 WHERE account_no = ?').run(w.no).changes;
-  history.close();
-  assert.ok(changed > 0);
-  const reopened = await openLedger({ dataDir: dir });
-  const after = await reopened.store.accountHistory(reopened.ledger.accounts.get('w')!, { limit: 1 });
-  await reopened.close();
-  assert.ok(before.entries[0].after.credits_posted !== after.entries[0].after.credits_posted, 'the tampered balance is served');
-  assert.equal(verify(dir).ok, false, 'and verification does not catch it');
+  try {
+    edit(history, w.no);
+  } finally {
+    history.close();
+  }
+}
+
+test('a stored after-balance changed (history index): the history check names record and account', async (t) => {
+  const dir = await fixture(t);
+  assert.equal(verify(dir).ok, true, 'an indexed history verifies');
+  await tamperHistory(dir, (db, w) => assert.equal(db.prepare('UPDATE entries SET credits_posted = credits_posted + 1 WHERE account_no = ?').run(w).changes, 4));
+  assert.deepEqual(failure(verify(dir)), { check: 'history', entry_seq: 2, record_id: 'fund', account_id: 'w' });
+});
+
+test('a history entry deleted, or one added: the history check fails', async (t) => {
+  const deleted = await fixture(t);
+  await tamperHistory(deleted, (db, w) => db.prepare('DELETE FROM entries WHERE account_no = ? AND timestamp = (SELECT max(timestamp) FROM entries WHERE account_no = ?)').run(w, w));
+  assert.deepEqual(failure(verify(deleted)), { check: 'history', entry_seq: 4, record_id: 'q', account_id: 'w' });
+  const added = await fixture(t);
+  await tamperHistory(added, (db) => db.prepare('INSERT INTO entries SELECT 4, timestamp, debits_pending, debits_posted, credits_pending, credits_posted FROM entries WHERE account_no = 2 LIMIT 1').run());
+  assert.equal(failure(verify(added)).check, 'history');
 });
 
 test('a transfer deleted: its entry covers fewer records than it says', async (t) => {

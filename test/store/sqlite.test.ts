@@ -116,6 +116,7 @@ test('a pending transfer with a 1 s timeout expires after a reopen', async (t) =
     // The writer's timer, armed from the loaded pendings, releases it.
     for (let waited = 0; h.ledger.pending.has('p') && waited < 5000; waited += 25) await sleep(25);
     assert.equal(h.ledger.pending.has('p'), false);
+    await h.writer.settled(); // the expiry record is applied in memory first, then committed
     const expiry = await h.store.getTransfer('~expiry:p');
     assert.ok(expiry);
     assert.equal(expiry.flags, TransferFlag.expiry);

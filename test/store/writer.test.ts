@@ -41,6 +41,21 @@ async function outcome<T>(promise: Promise<T>, ms = 1000): Promise<{ value: T } 
   }
 }
 
+/**
+ * Keeps the event loop referenced until `promise` settles. SqliteStore.close() awaits a reply from
+ * its unref'd WAL-checkpointer worker; with nothing else referenced the loop can empty first and
+ * node:test cancels the next test ("Promise resolution is still pending but the event loop has
+ * already resolved"). Reported as a bug; this keeps these tests deterministic meanwhile.
+ */
+async function held<T>(promise: Promise<T>): Promise<T> {
+  const timer = setInterval(() => undefined, 1 << 30);
+  try {
+    return await promise;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 /** A real SQLite store with some of its methods replaced. */
 function wrap(store: SqliteStore, overrides: Partial<Pick<Store, 'commit' | 'lookups'>>): Store {
   return new Proxy(store, {
@@ -61,7 +76,7 @@ async function writerOver(t: TestContext, store: (real: SqliteStore) => Store, o
   const writer = new Writer(ledger, store(real), { ...WRITER_DEFAULTS, checkpoint_interval_ms: 3_600_000, ...options });
   const fatal: Error[] = [];
   writer.on('fatal', (error) => fatal.push(error));
-  t.after(() => real.close());
+  t.after(() => held(real.close()));
   return { dir, real, ledger, writer, fatal };
 }
 
@@ -206,7 +221,7 @@ test('a commit the database refuses (real store): callers get writer_unavailable
   }
 });
 
-test('a batch without records is not answered when an earlier commit fails', { todo: 'bug: a batch with no records is answered on lastCommit, which resolves even after that commit failed, so e.g. exists is acknowledged for a transfer that never became durable (src/store/writer.ts flush)' }, async (t) => {
+test('a batch without records is not answered when an earlier commit fails', async (t) => {
   let open!: () => void;
   const gate = new Promise<void>((resolve) => (open = resolve));
   let slow = false;
@@ -239,7 +254,7 @@ test('a batch without records is not answered when an earlier commit fails', { t
   assert.ok(o3 !== 'pending' && 'error' in o3 && isUnavailable(o3.error), `nor the refusal ${JSON.stringify(o3)}`);
 });
 
-test('a failure before the commit (lookups) also answers the batch\'s callers', { todo: 'bug: flush() takes the operations off the queue before awaiting lookups and applying the batch; if either throws, stop() rejects only the queue and these callers never settle (src/store/writer.ts flush/stop)' }, async (t) => {
+test('a failure before the commit (lookups) also answers the batch\'s callers', async (t) => {
   let failing = false;
   const { writer, fatal } = await writerOver(t, (store) => wrap(store, {
     lookups: async (ids) => {
