@@ -10,6 +10,8 @@ import type { AccountInput, TransferInput } from '../../src/ledger/types.js';
 import { verifyJournal } from '../../src/ledger/verify.js';
 import { openLedger, type LedgerHandle } from '../../src/store/open.js';
 import type { SqliteStore } from '../../src/store/sqlite.js';
+import { IdFilter } from '../../src/store/bloom.js';
+import type { Worker } from 'node:worker_threads';
 import {
   ACCOUNT_LINKED, C, D, EXPIRY, LINKED, MAX, NS, PENDING, POST, VOID,
   MemoryLookups, Model, assertMatchesModel, assertSameTransfer, balancesOf, big, checkBooks, expiryIdOf, sleep, tmpDir,
@@ -37,7 +39,8 @@ type EventSpec =
 
 type Op =
   | { t: 'accounts'; specs: AccountSpec[] }
-  | { t: 'transfers'; expire: boolean; calls: EventSpec[][] }
+  /** In the store run, bit i of `gaps` lets the writer start a batch after call i (so batches overlap in flight). */
+  | { t: 'transfers'; expire: boolean; calls: EventSpec[][]; gaps: number }
   | { t: 'advance'; ms: number }
   | { t: 'backwards'; ms: number }
   | { t: 'retry_call'; pick: number }
@@ -110,7 +113,8 @@ function opArb(kind: 'pure' | 'store'): fc.Arbitrary<Op> {
   const transfers = fc.record({
     t: fc.constant('transfers' as const),
     expire: kind === 'pure' ? fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }) : fc.constant(true),
-    calls: fc.array(fc.array(eventArb(timeouts), { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 3 }),
+    calls: fc.array(fc.array(eventArb(timeouts), { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: kind === 'pure' ? 3 : 6 }),
+    gaps: fc.nat(),
   });
   const accounts = fc.record({ t: fc.constant('accounts' as const), specs: fc.array(accountSpecArb, { minLength: 1, maxLength: 3 }) });
   const retryCall = fc.record({ t: fc.constant('retry_call' as const), pick: fc.nat() });
@@ -544,8 +548,14 @@ async function runStore(ops: readonly Op[], checkpoint_interval_ms: number): Pro
           const calls = op.t === 'transfers' ? op.calls.map((specs) => builder.call(specs))
             : builder.okCalls.length ? [builder.okCalls[op.pick % builder.okCalls.length]] : [];
           b = nowNs();
-          // Concurrent requests: the writer may commit them in one batch or several, in order.
-          const all = await Promise.all(calls.map((inputs) => handle.writer.createTransfers(inputs)));
+          // Concurrent requests, answered in order. A gap lets the writer take what is queued as one
+          // batch and start on the next while the first is still being written (records in flight).
+          const pending: Promise<TransferResult[]>[] = [];
+          for (let c = 0; c < calls.length; c++) {
+            pending.push(handle.writer.createTransfers(calls[c]));
+            if (op.t === 'transfers' && (op.gaps >>> c) & 1) await new Promise((resolve) => setImmediate(resolve));
+          }
+          const all = await Promise.all(pending);
           a = nowNs();
           expired = model.expire(time);
           expiredTotal += expired.length;
@@ -671,6 +681,54 @@ test('clients cannot set the ledger-only expiry flag', async () => {
     assert.ok(report.ok, `verify: ${JSON.stringify(report.failure)}`);
   } finally {
     await handle.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('retries answer exists across an id-filter rebuild while a batch is in flight', async () => {
+  // The store's Bloom filter of transfer ids is rebuilt from the database when it saturates (after
+  // ~1.7M transfers). A batch applied but not yet durable at that moment is not in the database, so
+  // its ids must not drop out of the filter once they leave the in-flight maps.
+  const dataDir = tmpDir();
+  const handle = await openLedger({ dataDir });
+  const internals = handle.store as unknown as { ids: IdFilter; committer: Worker };
+  try {
+    await handle.writer.createAccounts([{ id: 'a', asset: 'USD', code: 1 }, { id: 'b', asset: 'USD', code: 1 }]);
+    const t = (id: string): TransferInput => ({ id, debit_account_id: 'a', credit_account_id: 'b', amount: 1n, asset: 'USD', code: 1 });
+    assert.deepEqual(await handle.writer.createTransfers([{ ...t('p'), flags: PENDING }]), ['ok']);
+    // A filter one add short of saturating, as it is after ~1.7M transfers.
+    const probe = new IdFilter(0);
+    let adds = 0;
+    while (!probe.saturated) probe.add(`filler-${adds++}`);
+    const fresh = new IdFilter(0);
+    fresh.add('p'); // what is committed so far
+    for (let i = 0; i < adds - 2; i++) fresh.add(`filler-${i}`);
+    internals.ids = fresh;
+    // Hold batch B on its way to the commit thread (as a slow fsync would) until A's commit is in.
+    const committer = internals.committer;
+    const post = committer.postMessage.bind(committer);
+    let held: Parameters<typeof post> | undefined;
+    let messages = 0;
+    committer.postMessage = (...args: Parameters<typeof post>) => {
+      if (++messages === 2) held = args;
+      else post(...args);
+    };
+    const a = handle.writer.createTransfers([t('A')]);
+    await new Promise((resolve) => setImmediate(resolve)); // A is applied and in flight
+    const capture: TransferInput = { id: 'B-post', pending_id: 'p', flags: POST };
+    const b = handle.writer.createTransfers([t('B'), capture]); // applied while A is being written
+    assert.deepEqual(await a, ['ok']);
+    assert.notEqual(internals.ids, fresh, 'the filter was rebuilt when A committed');
+    assert.ok(held, 'B was on its way to the commit thread');
+    post(...held);
+    assert.deepEqual(await b, ['ok', 'ok']);
+    const before = balancesOf(handle.ledger.accountsByNo);
+    assert.deepEqual(await handle.writer.createTransfers([capture]), ['exists'], 'retry of the post');
+    assert.deepEqual(await handle.writer.createTransfers([t('B')]), ['exists'], 'retry of B');
+    assert.deepEqual(balancesOf(handle.ledger.accountsByNo), before);
+    assert.equal(handle.writer.failed, undefined);
+  } finally {
+    await handle.close().catch(() => undefined);
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 });
