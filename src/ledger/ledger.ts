@@ -340,6 +340,11 @@ export class Batch {
     return 'ok';
   }
 
+  /** A transfer this batch committed (not one it found existing). */
+  committed(id: string): Transfer | undefined {
+    return this.created.get(id);
+  }
+
   private findTransfer(id: string): Transfer | undefined {
     return this.created.get(id) ?? this.lookups.transfer(id);
   }

@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { RequestError, type AccountResult, type TransferResult } from '../errors/registry.js';
 import type { Ledger } from '../ledger/ledger.js';
-import type { Account, AccountInput, TransferInput } from '../ledger/types.js';
+import type { Account, AccountInput, Transfer, TransferInput } from '../ledger/types.js';
 import type { Store } from './store.js';
 
 export interface WriterOptions {
@@ -21,7 +21,13 @@ export const WRITER_DEFAULTS: WriterOptions = Object.freeze({ commit_events_max:
 
 type Operation =
   | { kind: 'accounts'; events: readonly AccountInput[]; resolve: (results: AccountResult[]) => void; reject: (error: Error) => void }
-  | { kind: 'transfers'; events: readonly TransferInput[]; resolve: (results: TransferResult[]) => void; reject: (error: Error) => void };
+  | { kind: 'transfers'; events: readonly TransferInput[]; resolve: (results: TransferResult[]) => void; reject: (error: Error) => void; committed?: (Transfer | undefined)[] };
+
+export interface TransfersOutcome {
+  results: TransferResult[];
+  /** For each `ok`, the transfer as committed (timestamp and resolved fields); undefined otherwise. */
+  transfers: (Transfer | undefined)[];
+}
 
 export interface CommitStats {
   events: number;
@@ -62,6 +68,14 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
 
   createTransfers(events: readonly TransferInput[]): Promise<TransferResult[]> {
     return new Promise((resolve, reject) => this.enqueue({ kind: 'transfers', events, resolve, reject }));
+  }
+
+  /** Like createTransfers, and also hands back each committed transfer, so callers need not read it back. */
+  createTransfersWithRecords(events: readonly TransferInput[]): Promise<TransfersOutcome> {
+    const committed: (Transfer | undefined)[] = [];
+    return new Promise((resolve, reject) => this.enqueue({
+      kind: 'transfers', events, committed, reject, resolve: (results) => resolve({ results, transfers: committed }),
+    }));
   }
 
   /** Releases expired pending transfers now rather than at the timer (tests and the CLI use it). */
@@ -122,6 +136,11 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
     const batch = this.ledger.begin(await this.store.lookups(ids));
     batch.expire();
     const results = operations.map((op) => (op.kind === 'accounts' ? batch.createAccounts(op.events) : batch.createTransfers(op.events)));
+    operations.forEach((op, index) => {
+      if (op.kind === 'transfers' && op.committed) {
+        op.events.forEach((event, i) => op.committed!.push(results[index][i] === 'ok' ? batch.committed(event.id) : undefined));
+      }
+    });
     for (const account of batch.dirty) this.dirty.add(account);
     const now = Date.now();
     const checkpoint = now - this.lastCheckpointMs >= this.options.checkpoint_interval_ms || this.closed;

@@ -231,9 +231,11 @@ function transferRoutes(context: RouteContext, configured: ReturnType<typeof S.c
   } as const satisfies Partial<RouteDoc>;
 
   async function createOne(input: TransferInput): Promise<Answer> {
-    const [result] = await context.written(handle.writer.createTransfers([input]));
+    const outcome = await context.written(handle.writer.createTransfersWithRecords([input]));
+    const [result] = outcome.results;
     if (!isSuccess(result)) return refusal(TRANSFER_RESULTS, result);
-    const transfer = await handle.store.getTransfer(input.id);
+    // A new transfer comes back from the commit itself; only a retry (`exists`) reads the store.
+    const transfer = outcome.transfers[0] ?? await handle.store.getTransfer(input.id);
     assert.ok(transfer !== undefined, `committed transfer ${input.id} is stored`);
     return { status: TRANSFER_RESULTS[result].status, body: wire.transferJson(transfer, handle.ledger.assets) };
   }
