@@ -158,6 +158,8 @@ export class SqliteStore implements Store {
     const count = Number(this.statements.transferCount.get());
     this.ids = new IdFilter(Math.max(1_000_000, count * 2));
     for (const id of this.statements.allTransferIds.iterate() as Iterable<string>) this.ids.add(id);
+    // Entries still being written are not in the database yet; without them a retry would look new.
+    for (const id of this.inflightTransfers.keys()) this.ids.add(id);
   }
 
   assets(): Asset[] {
