@@ -27,7 +27,7 @@ const ACCOUNT_POOL = 12;
 type AccountMutation = 'none' | 'flags' | 'asset' | 'code' | 'user_data' | 'both_bounds' | 'bad_asset' | 'bad_id' | 'reserved' | 'surrogate';
 interface AccountSpec { n: number; mutate: AccountMutation; linked: boolean }
 
-type UD = null | 'x' | 'y' | 'long';
+type UD = null | 'x' | 'y' | 'long' | 'unicode' | 'widest';
 type EventSpec =
   | { k: 'move'; pending: boolean; timeout: number; dr: number; cr: number; same: boolean; amount: bigint; code: number; ud: UD; linked: boolean }
   | { k: 'post' | 'void'; p: number; amt: 'omit' | 'exact' | 'part' | 'over'; part: number; ud: UD; accts: 'none' | 'match' | 'wrong'; linked: boolean }
@@ -52,6 +52,8 @@ const udArb: fc.Arbitrary<UD> = fc.oneof(
   { weight: 3, arbitrary: fc.constant('x' as const) },
   { weight: 2, arbitrary: fc.constant('y' as const) },
   { weight: 1, arbitrary: fc.constant('long' as const) },
+  { weight: 1, arbitrary: fc.constant('unicode' as const) },
+  { weight: 1, arbitrary: fc.constant('widest' as const) },
 );
 
 const amountArb: fc.Arbitrary<bigint> = fc.oneof(
@@ -169,7 +171,14 @@ function accountInput(spec: AccountSpec): AccountInput {
 }
 
 function userData(ud: UD): string | null {
-  return ud === 'long' ? 'L'.repeat(129) : ud;
+  switch (ud) {
+    case 'long': return 'L'.repeat(129);
+    // Multi-byte and astral text: the journal's binary encoding, the commit thread and verify must agree on it.
+    case 'unicode': return 'Zé✓𝄞 ñ';
+    // The most UTF-8 bytes user_data can take: 128 characters of 3 bytes each.
+    case 'widest': return '✓'.repeat(128);
+    default: return ud;
+  }
 }
 
 class Builder {
