@@ -22,13 +22,14 @@ export async function openLedger(options: OpenOptions): Promise<LedgerHandle> {
   await store.load(ledger);
   ledger.checkInvariants();
   const writer = new Writer(ledger, store, { ...WRITER_DEFAULTS, ...options.writer });
+  let closing: Promise<void> | undefined;
   return {
     ledger,
     store,
     writer,
-    async close() {
-      await writer.close();
-      await store.close();
+    close() {
+      closing ??= writer.close().then(() => store.close());
+      return closing;
     },
   };
 }

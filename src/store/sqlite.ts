@@ -13,7 +13,7 @@ import type { CommitMessage, CommitReply } from './sqlite_committer.js';
 import { type JournalRecord, type Ledger, type Lookups } from '../ledger/ledger.js';
 import { applyTransfer, zeroBalances, type Account, type Balances, type Transfer } from '../ledger/types.js';
 import { IdFilter } from './bloom.js';
-import type { VerifySource } from '../ledger/verify.js';
+import { verifyJournal, type VerifyReport, type VerifySource } from '../ledger/verify.js';
 import type { CommitRequest, HistoryPage, Store } from './store.js';
 
 const SCHEMA_VERSION = 1;
@@ -362,6 +362,15 @@ export class SqliteStore implements Store {
     return decodeTransfer(row, (no) => byNo[no]);
   }
 
+  /** Verifies the journal inside one read transaction on each file, so a live store is seen at one moment. */
+  verify(onProgress?: (entries: number, total: number) => void): VerifyReport {
+    return this.db.transaction(() => this.history.transaction(() => {
+      const source = this.verifySource();
+      const total = source.entryCount();
+      return verifyJournal(source, (entries) => onProgress?.(entries, total));
+    })())();
+  }
+
   verifySource(): VerifySource {
     const s = this.statements;
     const accountIds: string[] = (s.allAccountIds.all() as Row[]).map((row) => row.id as string);
@@ -383,7 +392,7 @@ export class SqliteStore implements Store {
           const row = s.historyEntry.get(no, timestamp) as Row | undefined;
           return row ? balancesFromRow(row) : undefined;
         },
-        entryCount: () => Number(s.historyEntryCount.get()),
+        entryCount: (up_to) => Number(s.historyEntryCount.get(up_to)),
       }),
       entryCount: () => Number((s.entryCount.get() as Row).n),
       checkpoint: () => {
@@ -469,7 +478,7 @@ function prepare(db: Database.Database, history: Database.Database) {
     historyPage: history.prepare('SELECT * FROM entries WHERE account_no = ? AND timestamp < ? ORDER BY timestamp DESC LIMIT ?'),
     loadRunning: history.prepare('SELECT * FROM balances WHERE account_no = ?'),
     historyEntry: history.prepare('SELECT * FROM entries WHERE account_no = ? AND timestamp = ?'),
-    historyEntryCount: history.prepare('SELECT count(*) FROM entries').pluck(),
+    historyEntryCount: history.prepare('SELECT count(*) FROM entries WHERE timestamp <= ?').pluck(),
     saveRunning: history.prepare('INSERT INTO balances VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_no) DO UPDATE SET debits_pending = excluded.debits_pending, debits_posted = excluded.debits_posted, credits_pending = excluded.credits_pending, credits_posted = excluded.credits_posted'),
   };
 }

@@ -46,6 +46,7 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
   private lastCommit: Promise<void> = Promise.resolve();
   private inflight = 0;
   private closed = false;
+  private closing: Promise<void> | undefined;
 
   constructor(
     readonly ledger: Ledger,
@@ -80,7 +81,7 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
 
   /** Releases expired pending transfers now rather than at the timer (tests and the CLI use it). */
   expireNow(): Promise<void> {
-    this.schedule(true);
+    if (!this.closed) this.schedule(true);
     return this.idle;
   }
 
@@ -219,12 +220,18 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
   }
 
   /** Finishes queued work, writes a final checkpoint, and refuses anything after. */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    this.closing ??= this.finish();
+    return this.closing;
+  }
+
+  private async finish(): Promise<void> {
+    // From here new requests are refused and no timer starts a drain; queued work still commits.
+    this.closed = true;
+    clearTimeout(this.expiryTimer);
     await this.idle;
     await this.lastCommit;
     if (this.failure) return;
-    this.closed = true;
-    clearTimeout(this.expiryTimer);
     await this.flush();
     await this.lastCommit;
   }

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../config.js';
 import { formatAmount } from '../../ledger/amount.js';
-import { verifyJournal, type VerifyReport } from '../../ledger/verify.js';
+import type { VerifyReport } from '../../ledger/verify.js';
 import { SqliteStore } from '../../store/sqlite.js';
 import { parse, UsageError, type Command } from '../args.js';
 import { Progress } from '../progress.js';
@@ -31,10 +31,12 @@ Safe to run while mari serves (it reads a consistent snapshot).
     let report: VerifyReport;
     const scales = new Map(store.assets().map((a) => [a.code, a.scale]));
     try {
-      const source = store.verifySource();
-      const progress = new Progress('verifying', source.entryCount(), { enabled: !values.json && Boolean(process.stderr.isTTY) });
-      report = store.db.transaction(() => verifyJournal(source, (entries) => progress.update(entries)))();
-      progress.done();
+      let progress: Progress | undefined;
+      report = store.verify((entries, total) => {
+        progress ??= new Progress('verifying', total, { enabled: !values.json && Boolean(process.stderr.isTTY) });
+        progress.update(entries);
+      });
+      progress?.done();
     } finally {
       await store.close();
     }
