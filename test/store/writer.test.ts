@@ -69,14 +69,18 @@ function wrap(store: SqliteStore, overrides: Partial<Pick<Store, 'commit' | 'loo
 
 /** A store loaded into a ledger, and a writer over `store(real)`; everything is closed after the test. */
 async function writerOver(t: TestContext, store: (real: SqliteStore) => Store, options: Partial<WriterOptions> = {}) {
-  const dir = tempDir(t);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mari-'));
   const real = new SqliteStore({ dataDir: dir });
+  // Close, then remove: the store's worker threads must not find their directory gone.
+  t.after(async () => {
+    await held(real.close());
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
   const ledger = new Ledger({ assets: real.assets() });
   await real.load(ledger);
   const writer = new Writer(ledger, store(real), { ...WRITER_DEFAULTS, checkpoint_interval_ms: 3_600_000, ...options });
   const fatal: Error[] = [];
   writer.on('fatal', (error) => fatal.push(error));
-  t.after(() => held(real.close()));
   return { dir, real, ledger, writer, fatal };
 }
 
