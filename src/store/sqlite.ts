@@ -112,13 +112,16 @@ export class SqliteStore implements Store {
       // Checkpointing copies the WAL into the database and fsyncs it; done inside a commit it
       // would stall the writer. A worker thread does it beside the writer instead.
       this.db.pragma('wal_autocheckpoint = 0');
+      // The threads prepare statements against the schema: it must exist before they start.
+      migrate(this.db, options.assets ?? DEFAULT_ASSETS);
       this.checkpointer = new Worker(new URL('./sqlite_checkpointer.js', import.meta.url), { workerData: { file, interval_ms: 200 } });
       this.checkpointer.unref();
+      // Checkpointing is an optimisation: if its thread fails, the WAL only grows until restart.
+      this.checkpointer.on('error', () => undefined);
       this.committer = new Worker(new URL('./sqlite_committer.js', import.meta.url), { workerData: { file } });
       this.committer.on('message', (reply: CommitReply | 'stopped') => this.committed(reply));
       this.committer.on('error', (error) => this.failCommits(error));
       this.committer.on('exit', () => this.failCommits(new Error('the commit thread exited')));
-      migrate(this.db, options.assets ?? DEFAULT_ASSETS);
     }
     this.db.pragma('cache_size = -262144');
     this.db.defaultSafeIntegers(true);
@@ -426,6 +429,8 @@ export class SqliteStore implements Store {
     if (this.checkpointer) {
       const worker = this.checkpointer;
       this.checkpointer = undefined;
+      // Unref'd while running; held now so the process waits for it to close its connection.
+      worker.ref();
       await new Promise<void>((resolve) => {
         worker.once('message', () => resolve());
         worker.once('exit', () => resolve());

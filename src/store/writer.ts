@@ -44,7 +44,8 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
   private expiryTimer: NodeJS.Timeout | undefined;
   private idle: Promise<void> = Promise.resolve();
   private lastCommit: Promise<void> = Promise.resolve();
-  private inflight = 0;
+  /** Commits handed to the store and not yet settled, oldest first. */
+  private readonly commits: Promise<void>[] = [];
   private closed = false;
   private closing: Promise<void> | undefined;
 
@@ -105,7 +106,8 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
       while (this.queue.length > 0 || force || this.expiryDue()) {
         force = false;
         // Pipelining: apply the next batch while earlier ones are being written, up to a bound.
-        while (this.inflight >= this.options.commits_in_flight_max) await this.lastCommit;
+        // Wait for the oldest commit, not the last: the pipeline must not drain to refill.
+        while (this.commits.length >= this.options.commits_in_flight_max) await this.commits[0];
         await this.flush();
       }
     } catch (error) {
@@ -162,21 +164,20 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
       this.dirty.clear();
       this.lastCheckpointMs = now;
     }
-    this.inflight += 1;
     const records = batch.records.length;
-    this.lastCommit = committed.then(
+    const settled = committed.then(
       () => {
-        this.inflight -= 1;
         this.emit('commit', { events, records, commit_ms: performance.now() - started });
         answer();
       },
       (error: Error) => {
         // The ledger in memory is ahead of the disk now: nothing of this batch may be acknowledged.
-        this.inflight -= 1;
         refuse();
         this.stop(error);
       },
-    );
+    ).finally(() => this.commits.splice(this.commits.indexOf(settled), 1));
+    this.commits.push(settled);
+    this.lastCommit = settled;
   }
 
   /** Resolves once every batch applied so far is durable: reads wait on it to show only committed state. */
