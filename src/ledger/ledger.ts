@@ -345,6 +345,16 @@ export class Batch {
     return this.created.get(id);
   }
 
+  /** What this batch committed, as Lookups: later batches consult it until it is durable. */
+  view(): Lookups & { ids(): Iterable<string> } {
+    return {
+      transfer: (id) => this.created.get(id),
+      resolution: (pending_id) => this.resolutions.get(pending_id),
+      reversal: (original_id) => this.reversals.get(original_id),
+      ids: () => this.created.keys(),
+    };
+  }
+
   private findTransfer(id: string): Transfer | undefined {
     return this.created.get(id) ?? this.lookups.transfer(id);
   }

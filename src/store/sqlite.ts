@@ -92,13 +92,11 @@ export class SqliteStore implements Store {
   private checkpointer: Worker | undefined;
   private committer: Worker | undefined;
   /** Commits handed to the commit thread, oldest first; it answers in order. */
-  private readonly waiting: { resolve: () => void; reject: (error: Error) => void; records: readonly JournalRecord[] }[] = [];
+  private readonly waiting: { resolve: () => void; reject: (error: Error) => void; view: Lookups & { ids(): Iterable<string> } }[] = [];
   private commitFailure: Error | undefined;
   private lastCommit: Promise<unknown> = Promise.resolve();
   // Records of entries not yet durable: later batches must see them (a retry, a post of a new pending).
-  private readonly inflightTransfers = new Map<string, Transfer>();
-  private readonly inflightResolutions = new Map<string, Transfer>();
-  private readonly inflightReversals = new Map<string, Transfer>();
+  private readonly inflight: (Lookups & { ids(): Iterable<string> })[] = [];
   /** The history index's running balances, as of its watermark (loaded lazily). */
   private running = new Map<number, Balances>();
 
@@ -162,7 +160,7 @@ export class SqliteStore implements Store {
     this.ids = new IdFilter(Math.max(1_000_000, count * 2));
     for (const id of this.statements.allTransferIds.iterate() as Iterable<string>) this.ids.add(id);
     // Entries still being written are not in the database yet; without them a retry would look new.
-    for (const id of this.inflightTransfers.keys()) this.ids.add(id);
+    for (const view of this.inflight) for (const id of view.ids()) this.ids.add(id);
   }
 
   assets(): Asset[] {
@@ -174,10 +172,10 @@ export class SqliteStore implements Store {
     const byNo = this.accountsByNo;
     return {
       // Most ids are new: the filter says so from memory; only a "maybe" reads the database.
-      transfer: (id) => this.inflightTransfers.get(id) ??
+      transfer: (id) => this.inflightFind((view) => view.transfer(id)) ??
         (this.ids.mightContain(id) ? this.rowToTransfer(s.transferById.get(id) as Row | undefined, byNo) : undefined),
-      resolution: (pending_id) => this.inflightResolutions.get(pending_id) ?? this.rowToTransfer(s.resolution.get(pending_id) as Row | undefined, byNo),
-      reversal: (original_id) => this.inflightReversals.get(original_id) ?? this.rowToTransfer(s.reversal.get(original_id) as Row | undefined, byNo),
+      resolution: (pending_id) => this.inflightFind((view) => view.resolution(pending_id)) ?? this.rowToTransfer(s.resolution.get(pending_id) as Row | undefined, byNo),
+      reversal: (original_id) => this.inflightFind((view) => view.reversal(original_id)) ?? this.rowToTransfer(s.reversal.get(original_id) as Row | undefined, byNo),
     };
   }
 
@@ -194,7 +192,9 @@ export class SqliteStore implements Store {
     const bytes = encodeRecords(records);
     const entry = records.length > 0 ? makeEntry(this.chainHead.seq + 1, this.chainHead.hash, records, bytes) : undefined;
     if (entry) this.chainHead = { seq: entry.seq, hash: entry.hash };
-    this.track(records, true);
+    for (const record of records) if (record.kind === 'transfer') this.ids.add(record.transfer.id);
+    const view = request.view ?? viewOf(records);
+    this.inflight.push(view);
     const message: CommitMessage = {
       seq: entry?.seq ?? this.chainHead.seq,
       first_timestamp: entry?.first_timestamp ?? 0n,
@@ -206,7 +206,7 @@ export class SqliteStore implements Store {
       checkpoint: request.checkpoint ? { timestamp: request.checkpoint.timestamp, balances: packBalances(request.checkpoint.dirty) } : undefined,
     };
     const committed = new Promise<JournalEntry | undefined>((resolve, reject) => {
-      this.waiting.push({ resolve: () => resolve(entry), reject, records });
+      this.waiting.push({ resolve: () => resolve(entry), reject, view });
       this.committer!.postMessage(message, [bytes.buffer as ArrayBuffer]);
     });
     this.lastCommit = committed.catch(() => undefined);
@@ -221,7 +221,7 @@ export class SqliteStore implements Store {
       this.failCommits(new Error(`commit of journal entry ${reply.seq} failed: ${reply.error}`), commit);
       return;
     }
-    this.track(commit.records, false);
+    this.inflight.splice(this.inflight.indexOf(commit.view), 1);
     if (this.ids.saturated) this.rebuildIdFilter();
     commit.resolve();
   }
@@ -233,21 +233,13 @@ export class SqliteStore implements Store {
     for (const commit of this.waiting.splice(0)) commit.reject(error);
   }
 
-  private track(records: readonly JournalRecord[], add: boolean): void {
-    for (const record of records) {
-      if (record.kind !== 'transfer') continue;
-      const t = record.transfer;
-      if (add) {
-        this.ids.add(t.id);
-        this.inflightTransfers.set(t.id, t);
-        if (t.pending_id !== null) this.inflightResolutions.set(t.pending_id, t);
-        if (t.reversal_of !== null) this.inflightReversals.set(t.reversal_of, t);
-      } else {
-        this.inflightTransfers.delete(t.id);
-        if (t.pending_id !== null) this.inflightResolutions.delete(t.pending_id);
-        if (t.reversal_of !== null) this.inflightReversals.delete(t.reversal_of);
-      }
+  /** Newest in-flight batch first: a later batch's record supersedes nothing, but is the likelier hit. */
+  private inflightFind(find: (view: Lookups) => Transfer | undefined): Transfer | undefined {
+    for (let i = this.inflight.length - 1; i >= 0; i--) {
+      const found = find(this.inflight[i]);
+      if (found) return found;
     }
+    return undefined;
   }
 
   async getTransfer(id: string): Promise<Transfer | undefined> {
@@ -497,6 +489,21 @@ function accountFromRow(row: Row, zero = false): Account {
       credits_pending: row.credits_pending as bigint, credits_posted: row.credits_posted as bigint,
     }),
   };
+}
+
+/** A view of records for callers that do not pass their batch's own (tests, tools). */
+function viewOf(records: readonly JournalRecord[]): Lookups & { ids(): Iterable<string> } {
+  const byId = new Map<string, Transfer>();
+  const byPending = new Map<string, Transfer>();
+  const byReversed = new Map<string, Transfer>();
+  for (const record of records) {
+    if (record.kind !== 'transfer') continue;
+    const t = record.transfer;
+    byId.set(t.id, t);
+    if (t.pending_id !== null) byPending.set(t.pending_id, t);
+    if (t.reversal_of !== null) byReversed.set(t.reversal_of, t);
+  }
+  return { transfer: (id) => byId.get(id), resolution: (id) => byPending.get(id), reversal: (id) => byReversed.get(id), ids: () => byId.keys() };
 }
 
 function packBalances(accounts: Iterable<Account>): BigInt64Array {

@@ -9,6 +9,8 @@ import type { VerifySource } from '../ledger/verify.js';
 
 export interface CommitRequest {
   records: readonly JournalRecord[];
+  /** The batch's own transfers by id, pending id and reversed id; consulted by lookups until durable. */
+  view?: Lookups & { ids(): Iterable<string> };
   /**
    * When set, also write the balances of `dirty` (every account changed since the last
    * checkpoint) as valid at this timestamp, so start-up replays only what follows it.

@@ -17,7 +17,7 @@ export interface WriterOptions {
   commits_in_flight_max: number;
 }
 
-export const WRITER_DEFAULTS: WriterOptions = Object.freeze({ commit_events_max: 16_384, checkpoint_interval_ms: 1_000, commits_in_flight_max: 2 });
+export const WRITER_DEFAULTS: WriterOptions = Object.freeze({ commit_events_max: 16_384, checkpoint_interval_ms: 1_000, commits_in_flight_max: 4 });
 
 type Operation =
   | { kind: 'accounts'; events: readonly AccountInput[]; resolve: (results: AccountResult[]) => void; reject: (error: Error) => void }
@@ -158,6 +158,7 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
     const events = results.reduce((n, r) => n + r.length, 0);
     const committed = this.store.commit({
       records: batch.records,
+      view: batch.view(),
       checkpoint: checkpoint ? { timestamp: this.ledger.lastTimestamp, dirty: this.dirty } : undefined,
     });
     if (checkpoint) {
