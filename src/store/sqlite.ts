@@ -142,7 +142,7 @@ export class SqliteStore implements Store {
     const checkpoint = this.checkpointTimestamp();
     for (const row of s.accountsUpTo.iterate(checkpoint) as Iterable<Row>) ledger.addAccount(accountFromRow(row));
     for (const row of s.livePendingAt.iterate(checkpoint, checkpoint) as Iterable<Row>) {
-      ledger.trackPending(this.transferFromRow(row, ledger.accountsByNo));
+      ledger.trackPending(decodeTransfer(row, (no) => ledger.accountsByNo[no]));
     }
     ledger.lastTimestamp = checkpoint;
     for (const record of this.recordsAfter(checkpoint, ledger.accountsByNo)) ledger.replay(record);
@@ -353,10 +353,6 @@ export class SqliteStore implements Store {
     return row === undefined ? undefined : decodeTransfer(row, (no) => byNo[no]);
   }
 
-  private transferFromRow(row: Row, byNo: readonly Account[]): Transfer {
-    return decodeTransfer(row, (no) => byNo[no]);
-  }
-
   /** Verifies the journal inside one read transaction on each file, so a live store is seen at one moment. */
   verify(onProgress?: (entries: number, total: number) => void): VerifyReport {
     return this.db.transaction(() => this.history.transaction(() => {
@@ -447,23 +443,22 @@ function migrate(db: Database.Database, assets: readonly Asset[]): void {
 }
 
 function prepare(db: Database.Database, history: Database.Database) {
-  const transferColumns = '*';
   return {
     getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
     assets: db.prepare('SELECT code, scale, name FROM assets ORDER BY code'),
     accountsUpTo: db.prepare('SELECT * FROM accounts WHERE timestamp <= ? ORDER BY no'),
     accountsBetween: db.prepare('SELECT * FROM accounts WHERE timestamp BETWEEN ? AND ? ORDER BY timestamp'),
     allAccountIds: db.prepare('SELECT id FROM accounts ORDER BY no'),
-    livePendingAt: db.prepare(`SELECT ${transferColumns} FROM transfers p WHERE flags & 2 != 0 AND timestamp <= ?
+    livePendingAt: db.prepare(`SELECT * FROM transfers p WHERE flags & 2 != 0 AND timestamp <= ?
       AND NOT EXISTS (SELECT 1 FROM transfers r WHERE r.pending_id = p.id AND r.timestamp <= ?) ORDER BY timestamp`),
-    transfersBetween: db.prepare(`SELECT ${transferColumns} FROM transfers WHERE timestamp BETWEEN ? AND ? ORDER BY timestamp`),
+    transfersBetween: db.prepare(`SELECT * FROM transfers WHERE timestamp BETWEEN ? AND ? ORDER BY timestamp`),
     transfersAfter: db.prepare('SELECT timestamp, debit_no, credit_no, amount, pending_amount, flags FROM transfers WHERE timestamp > ? ORDER BY timestamp LIMIT ?'),
-    transferById: db.prepare(`SELECT ${transferColumns} FROM transfers WHERE id = ?`),
+    transferById: db.prepare(`SELECT * FROM transfers WHERE id = ?`),
     transferCount: db.prepare('SELECT count(*) FROM transfers').pluck(),
     allTransferIds: db.prepare('SELECT id FROM transfers').pluck(),
-    transferByTimestamp: db.prepare(`SELECT ${transferColumns} FROM transfers WHERE timestamp = ?`),
-    resolution: db.prepare(`SELECT ${transferColumns} FROM transfers WHERE pending_id = ?`),
-    reversal: db.prepare(`SELECT ${transferColumns} FROM transfers WHERE reversal_of = ?`),
+    transferByTimestamp: db.prepare(`SELECT * FROM transfers WHERE timestamp = ?`),
+    resolution: db.prepare(`SELECT * FROM transfers WHERE pending_id = ?`),
+    reversal: db.prepare(`SELECT * FROM transfers WHERE reversal_of = ?`),
     lastEntry: db.prepare('SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1'),
     lastTimestamp: db.prepare('SELECT max(coalesce((SELECT max(timestamp) FROM transfers), 0), coalesce((SELECT max(timestamp) FROM accounts), 0)) AS ts'),
     entries: db.prepare('SELECT * FROM journal ORDER BY seq'),
