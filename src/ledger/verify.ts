@@ -12,6 +12,8 @@ export interface VerifySource {
   entryCount(): number;
   /** Records with first ≤ timestamp ≤ last, in timestamp order. */
   records(first: bigint, last: bigint): Iterable<JournalRecord>;
+  /** A stored transfer by id (to check a reversal against the transfer it reverses). */
+  transfer(id: string): Transfer | undefined;
   /** How many account and transfer records the store holds in all. */
   recordCount(): number;
   /** Balances the store holds for each account, valid as of `timestamp`. */
@@ -68,7 +70,7 @@ function sameBalances(a: Balances, b: Balances): boolean {
 }
 
 export function verifyJournal(source: VerifySource, onProgress?: (entries: number) => void): VerifyReport {
-  const state = new Recomputation(source.history?.());
+  const state = new Recomputation(source.history?.(), (id) => source.transfer(id));
   const checkpoint = source.checkpoint();
   let checkpointChecked = false;
   let entries = 0;
@@ -114,7 +116,10 @@ class Recomputation {
   private transfers = 0;
   private indexed = 0;
 
-  constructor(private readonly history: ReturnType<NonNullable<VerifySource['history']>> | undefined) {}
+  constructor(
+    private readonly history: ReturnType<NonNullable<VerifySource['history']>> | undefined,
+    private readonly transferById: (id: string) => Transfer | undefined,
+  ) {}
 
   summary(): { accounts: number; transfers: number; assets: AssetTotals[] } {
     return { accounts: this.accounts.length, transfers: this.transfers, assets: [...this.totals().values()] };
@@ -151,10 +156,7 @@ class Recomputation {
     }
     if (t.flags & TransferFlag.pending) this.pending.set(t.id, t);
     applyTransfer(t, debit, credit);
-    if (t.reversal_of !== null) {
-      if (this.reversed.has(t.reversal_of)) fail({ check: 'record', ...where, message: `transfer ${t.reversal_of} is reversed twice` });
-      this.reversed.add(t.reversal_of);
-    }
+    if (t.reversal_of !== null) this.checkReversal(t, where);
     this.checkBounds(debit, where);
     this.checkBounds(credit, where);
     if (this.history && t.timestamp <= this.history.watermark) {
@@ -162,6 +164,21 @@ class Recomputation {
       this.checkHistory(t.credit_account_no, credit, t, where);
     }
     this.transfers += 1;
+  }
+
+  /** A reversal undoes at most once, at most the amount, of an earlier posted transfer, accounts swapped. */
+  private checkReversal(t: Transfer, where: { entry_seq: number; record_id: string }): void {
+    const original = this.transferById(t.reversal_of!);
+    const reason =
+      this.reversed.has(t.reversal_of!) ? `transfer ${t.reversal_of} is reversed twice`
+      : !original || original.timestamp >= t.timestamp ? `${t.id} reverses ${t.reversal_of}, which is not an earlier transfer`
+      : original.flags & (TransferFlag.pending | TransferFlag.void_pending_transfer | TransferFlag.expiry) ? `${t.id} reverses ${original.id}, which moved nothing`
+      : original.debit_account_no !== t.credit_account_no || original.credit_account_no !== t.debit_account_no || original.asset !== t.asset
+        ? `${t.id} does not swap the accounts of ${original.id}`
+      : t.amount > original.amount ? `${t.id} reverses more than ${original.id} moved`
+      : undefined;
+    if (reason) fail({ check: 'record', ...where, message: reason });
+    this.reversed.add(t.reversal_of!);
   }
 
   private checkHistory(no: number, account: RecomputedAccount, t: Transfer, where: { entry_seq: number; record_id: string }): void {

@@ -365,7 +365,8 @@ export class SqliteStore implements Store {
   verifySource(): VerifySource {
     const s = this.statements;
     const accountIds: string[] = (s.allAccountIds.all() as Row[]).map((row) => row.id as string);
-    const byNo = (no: number) => ({ id: accountIds[no] }) as Account;
+    // Only ids are needed to decode transfers; built once, not per entry.
+    const accounts = accountIds.map((id) => ({ id }) as Account);
     return {
       entries: function* () {
         for (const row of s.entries.iterate() as Iterable<Row>) {
@@ -375,7 +376,8 @@ export class SqliteStore implements Store {
           };
         }
       },
-      records: (first, last) => this.recordsBetween(first, last, accountIds.map((_, no) => byNo(no))),
+      records: (first, last) => this.recordsBetween(first, last, accounts),
+      transfer: (id) => this.rowToTransfer(s.transferById.get(id) as Row | undefined, accounts),
       recordCount: () => Number((s.recordCount.get() as Row).n),
       history: () => ({
         watermark: this.historyWatermark(),

@@ -327,6 +327,41 @@ test('a forged entry appended with a valid hash: the recomputation catches it', 
   assert.equal(report.entries, 5);
 });
 
+/** Appends one forged transfer, in an entry of its own, then rehashes the chain as a forger would. */
+function appendForged(dir: string, fields: { id: string; debit_no: number; credit_no: number; amount: number; reversal_of: string }): void {
+  tamper(dir, (db) => {
+    const last = db.prepare('SELECT max(last_timestamp) FROM journal').pluck().get() as bigint;
+    const ts = last + 1_000_000n;
+    db.prepare(`INSERT INTO transfers (timestamp, id, debit_no, credit_no, amount, pending_id, pending_amount, asset, code, flags, timeout, user_data, reversal_of)
+      VALUES (?, ?, ?, ?, ?, NULL, 0, 'USD', 1, 0, 0, NULL, ?)`).run(ts, fields.id, fields.debit_no, fields.credit_no, fields.amount, fields.reversal_of);
+    db.prepare('INSERT INTO journal VALUES (6, ?, ?, 1, zeroblob(32), zeroblob(32))').run(ts, ts);
+  });
+  rehash(dir);
+}
+
+test('a forged reversal that does not swap the original\'s accounts is caught, naming the record', async (t) => {
+  const dir = await fixture(t);
+  // 'pay' moved 100 from w (2) to b (1); this "reversal" takes from a (0) instead of b.
+  appendForged(dir, { id: 'undo', debit_no: 0, credit_no: 2, amount: 100, reversal_of: 'pay' });
+  const report = verify(dir);
+  assert.deepEqual(failure(report), { check: 'record', entry_seq: 6, record_id: 'undo', account_id: undefined });
+  assert.match(report.failure!.message, /does not swap/);
+});
+
+test('a forged reversal of more than the original moved is caught', async (t) => {
+  const dir = await fixture(t);
+  appendForged(dir, { id: 'undo', debit_no: 1, credit_no: 2, amount: 150, reversal_of: 'pay' });
+  const report = verify(dir);
+  assert.deepEqual(failure(report), { check: 'record', entry_seq: 6, record_id: 'undo', account_id: undefined });
+  assert.match(report.failure!.message, /more than/);
+});
+
+test('a forged reversal of a transfer that never existed is caught', async (t) => {
+  const dir = await fixture(t);
+  appendForged(dir, { id: 'undo', debit_no: 1, credit_no: 2, amount: 10, reversal_of: 'ghost' });
+  assert.match(failure(verify(dir)) && verify(dir).failure!.message, /not an earlier transfer/);
+});
+
 test('verify leaves the data directory usable', async (t) => {
   const dir = await fixture(t);
   assert.equal(verify(dir).ok, true);
