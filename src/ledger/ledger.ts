@@ -160,15 +160,17 @@ function timestampOf(record: JournalRecord): bigint {
 }
 
 export function assertAccountBounds(account: Account): void {
-  assert.ok(account.debits_pending >= 0n && account.credits_pending >= 0n, `pending never negative (${account.id})`);
-  assert.ok(account.debits_posted >= 0n && account.credits_posted >= 0n, `posted never negative (${account.id})`);
-  assert.ok(account.debits_pending <= AMOUNT_MAX && account.credits_pending <= AMOUNT_MAX, `pending within bounds (${account.id})`);
-  assert.ok(account.debits_posted <= AMOUNT_MAX && account.credits_posted <= AMOUNT_MAX, `posted within bounds (${account.id})`);
-  if (account.flags & AccountFlag.debits_must_not_exceed_credits) {
-    assert.ok(account.debits_posted + account.debits_pending <= account.credits_posted, `debits must not exceed credits (${account.id})`);
+  // Messages are built only on failure: this runs twice per transfer.
+  const fail = (what: string): never => assert.fail(`${what} (${account.id})`);
+  if (account.debits_pending < 0n || account.credits_pending < 0n) fail('pending never negative');
+  if (account.debits_posted < 0n || account.credits_posted < 0n) fail('posted never negative');
+  if (account.debits_pending > AMOUNT_MAX || account.credits_pending > AMOUNT_MAX) fail('pending within bounds');
+  if (account.debits_posted > AMOUNT_MAX || account.credits_posted > AMOUNT_MAX) fail('posted within bounds');
+  if ((account.flags & AccountFlag.debits_must_not_exceed_credits) && account.debits_posted + account.debits_pending > account.credits_posted) {
+    fail('debits must not exceed credits');
   }
-  if (account.flags & AccountFlag.credits_must_not_exceed_debits) {
-    assert.ok(account.credits_posted + account.credits_pending <= account.debits_posted, `credits must not exceed debits (${account.id})`);
+  if ((account.flags & AccountFlag.credits_must_not_exceed_debits) && account.credits_posted + account.credits_pending > account.debits_posted) {
+    fail('credits must not exceed debits');
   }
 }
 
