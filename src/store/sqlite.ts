@@ -11,8 +11,9 @@ import { DEFAULT_ASSETS, type Asset } from '../ledger/assets.js';
 import { GENESIS_HASH, encodeRecords, makeEntry, type JournalEntry } from '../ledger/journal.js';
 import type { CommitMessage, CommitReply } from './sqlite_committer.js';
 import { type JournalRecord, type Ledger, type Lookups } from '../ledger/ledger.js';
-import { applyTransfer, zeroBalances, type Account, type Balances, type Transfer } from '../ledger/types.js';
+import { zeroBalances, type Account, type Balances, type Transfer } from '../ledger/types.js';
 import { IdFilter } from './bloom.js';
+import { HISTORY_SCHEMA, balancesFromRow, historyWatermark, resetHistoryIfAhead } from './history_index.js';
 import { verifyJournal, type VerifyReport, type VerifySource } from '../ledger/verify.js';
 import type { CommitRequest, HistoryPage, Store } from './store.js';
 
@@ -53,25 +54,10 @@ const MIGRATIONS: readonly string[] = [
   `,
 ];
 
-// Derived from the journal and rebuilt from it when missing or ahead: each account's entries with
-// its balances after each one, and the running balances as of the watermark.
-const HISTORY_SCHEMA = `
-  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
-  CREATE TABLE IF NOT EXISTS entries (
-    account_no INTEGER NOT NULL, timestamp INTEGER NOT NULL,
-    debits_pending INTEGER NOT NULL, debits_posted INTEGER NOT NULL, credits_pending INTEGER NOT NULL, credits_posted INTEGER NOT NULL,
-    PRIMARY KEY (account_no, timestamp)
-  ) WITHOUT ROWID, STRICT;
-  CREATE TABLE IF NOT EXISTS balances (
-    account_no INTEGER PRIMARY KEY,
-    debits_pending INTEGER NOT NULL, debits_posted INTEGER NOT NULL, credits_pending INTEGER NOT NULL, credits_posted INTEGER NOT NULL
-  ) STRICT;
-`;
-
+/** How far behind the last commit the history index may fall while nobody reads it. */
+const HISTORY_LAG_MS = 500;
 /** Later than any timestamp the ledger assigns (nanoseconds, good until 2116). */
 const TIMESTAMP_END = 1n << 62n;
-/** How many transfers the history index takes per transaction when catching up. */
-const HISTORY_CHUNK = 50_000;
 
 export interface SqliteStoreOptions {
   dataDir: string;
@@ -92,13 +78,19 @@ export class SqliteStore implements Store {
   private checkpointer: Worker | undefined;
   private committer: Worker | undefined;
   /** Commits handed to the commit thread, oldest first; it answers in order. */
-  private readonly waiting: { resolve: () => void; reject: (error: Error) => void; view: Lookups & { ids(): Iterable<string> } }[] = [];
+  private readonly waiting: { resolve: () => void; reject: (error: Error) => void; view: Lookups & { ids(): Iterable<string> }; last_timestamp: bigint | undefined }[] = [];
   private commitFailure: Error | undefined;
   private lastCommit: Promise<unknown> = Promise.resolve();
   // Records of entries not yet durable: later batches must see them (a retry, a post of a new pending).
   private readonly inflight: (Lookups & { ids(): Iterable<string> })[] = [];
-  /** The history index's running balances, as of its watermark (loaded lazily). */
-  private running = new Map<number, Balances>();
+  private indexer: Worker | undefined;
+  /** The last committed timestamp, and how far the history index is known to have caught up. */
+  private committedTimestamp = 0n;
+  private historyCaughtUp = 0n;
+  private historyPoked = false;
+  private indexTimer: NodeJS.Timeout | undefined;
+  private historyFailure: Error | undefined;
+  private readonly historyWaiters: { target: bigint; resolve: () => void; reject: (error: Error) => void }[] = [];
 
   constructor(private readonly options: SqliteStoreOptions) {
     fs.mkdirSync(options.dataDir, { recursive: true });
@@ -152,7 +144,68 @@ export class SqliteStore implements Store {
     ledger.lastTimestamp = ledger.lastTimestamp > (last.ts as bigint) ? ledger.lastTimestamp : (last.ts as bigint);
     this.accountsByNo = ledger.accountsByNo;
     this.rebuildIdFilter();
-    this.resetHistoryIfAhead(last.ts as bigint);
+    this.committedTimestamp = last.ts as bigint;
+    if (!this.options.readonly) this.startIndexer(last.ts as bigint);
+  }
+
+  private startIndexer(lastTimestamp: bigint): void {
+    resetHistoryIfAhead(this.history, lastTimestamp);
+    const indexer = new Worker(new URL('./sqlite_indexer.js', import.meta.url), {
+      workerData: { ledgerFile: path.join(this.options.dataDir, 'ledger.sqlite'), historyFile: path.join(this.options.dataDir, 'history.sqlite') },
+    });
+    indexer.unref();
+    indexer.on('message', (reply: { caught_up: bigint } | 'stopped') => {
+      if (reply === 'stopped') return;
+      this.historyPoked = false;
+      if (reply.caught_up > this.historyCaughtUp) this.historyCaughtUp = reply.caught_up;
+      for (let i = this.historyWaiters.length - 1; i >= 0; i--) {
+        const waiter = this.historyWaiters[i];
+        if (waiter.target <= this.historyCaughtUp) {
+          this.historyWaiters.splice(i, 1);
+          waiter.resolve();
+        }
+      }
+      // Readers still waiting for later commits get the next poke now; otherwise the timer's.
+      if (this.historyWaiters.length > 0) this.pokeIndexer();
+      else this.scheduleIndexing();
+    });
+    indexer.on('error', (error) => {
+      this.historyFailure = error;
+      for (const waiter of this.historyWaiters.splice(0)) waiter.reject(error);
+    });
+    this.indexer = indexer;
+    this.pokeIndexer();
+  }
+
+  /**
+   * After commits the index catches up at most every HISTORY_LAG_MS: larger chunks cost less per
+   * transfer and compete less with the writer. A history read pokes at once and waits.
+   */
+  private scheduleIndexing(): void {
+    if (this.indexTimer || !this.indexer) return;
+    this.indexTimer = setTimeout(() => {
+      this.indexTimer = undefined;
+      this.pokeIndexer();
+    }, HISTORY_LAG_MS);
+    this.indexTimer.unref();
+  }
+
+  /** One poke outstanding at a time: the indexer takes everything committed when it gets it. */
+  private pokeIndexer(): void {
+    if (!this.indexer || this.historyPoked || this.historyCaughtUp >= this.committedTimestamp) return;
+    this.historyPoked = true;
+    this.indexer.postMessage({ target: this.committedTimestamp });
+  }
+
+  /** Resolves once the history index holds every transfer committed before this call. */
+  private historyUpToDate(): Promise<void> {
+    if (this.historyFailure) return Promise.reject(this.historyFailure);
+    const target = this.committedTimestamp;
+    if (!this.indexer || target <= this.historyCaughtUp) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.historyWaiters.push({ target, resolve, reject });
+      this.pokeIndexer();
+    });
   }
 
   private rebuildIdFilter(): void {
@@ -206,7 +259,7 @@ export class SqliteStore implements Store {
       checkpoint: request.checkpoint ? { timestamp: request.checkpoint.timestamp, balances: packBalances(request.checkpoint.dirty) } : undefined,
     };
     const committed = new Promise<JournalEntry | undefined>((resolve, reject) => {
-      this.waiting.push({ resolve: () => resolve(entry), reject, view });
+      this.waiting.push({ resolve: () => resolve(entry), reject, view, last_timestamp: entry?.last_timestamp });
       this.committer!.postMessage(message, [bytes.buffer as ArrayBuffer]);
     });
     this.lastCommit = committed.catch(() => undefined);
@@ -222,6 +275,10 @@ export class SqliteStore implements Store {
       return;
     }
     this.inflight.splice(this.inflight.indexOf(commit.view), 1);
+    if (commit.last_timestamp !== undefined) {
+      this.committedTimestamp = commit.last_timestamp;
+      this.scheduleIndexing();
+    }
     if (this.ids.saturated) this.rebuildIdFilter();
     commit.resolve();
   }
@@ -247,7 +304,7 @@ export class SqliteStore implements Store {
   }
 
   async accountHistory(account: Account, options: { limit: number; before?: bigint }): Promise<HistoryPage> {
-    this.indexHistory(Number.POSITIVE_INFINITY);
+    await this.historyUpToDate();
     const before = options.before ?? TIMESTAMP_END;
     const rows = this.statements.historyPage.all(account.no, before, options.limit + 1) as Row[];
     const entries = rows.slice(0, options.limit).map((row) => ({
@@ -259,65 +316,10 @@ export class SqliteStore implements Store {
   }
 
   async balanceAt(account: Account, timestamp: bigint): Promise<Balances> {
-    this.indexHistory(Number.POSITIVE_INFINITY);
+    await this.historyUpToDate();
     const until = timestamp < TIMESTAMP_END ? timestamp + 1n : TIMESTAMP_END;
     const row = this.statements.historyPage.get(account.no, until, 1) as Row | undefined;
     return row ? balancesFromRow(row) : zeroBalances();
-  }
-
-  /**
-   * Brings the history index up to the last committed transfer (at most `limit` transfers),
-   * computing each account's balances after each entry. Returns how many transfers it indexed.
-   */
-  indexHistory(limit: number): number {
-    const s = this.statements;
-    let indexed = 0;
-    while (indexed < limit) {
-      const rows = s.transfersAfter.all(this.historyWatermark(), Math.min(HISTORY_CHUNK, limit - indexed)) as Row[];
-      if (rows.length === 0) break;
-      this.history.transaction(() => {
-        const dirty = new Set<number>();
-        for (const row of rows) {
-          const debit_no = Number(row.debit_no);
-          const credit_no = Number(row.credit_no);
-          const debit = this.runningBalances(debit_no);
-          const credit = this.runningBalances(credit_no);
-          applyTransfer({ flags: Number(row.flags), amount: row.amount as bigint, pending_amount: row.pending_amount as bigint } as Transfer, debit, credit);
-          s.insertHistory.run(debit_no, row.timestamp, debit.debits_pending, debit.debits_posted, debit.credits_pending, debit.credits_posted);
-          s.insertHistory.run(credit_no, row.timestamp, credit.debits_pending, credit.debits_posted, credit.credits_pending, credit.credits_posted);
-          dirty.add(debit_no).add(credit_no);
-        }
-        for (const no of dirty) {
-          const b = this.running.get(no)!;
-          s.saveRunning.run(no, b.debits_pending, b.debits_posted, b.credits_pending, b.credits_posted);
-        }
-        s.setHistoryMeta.run('watermark', (rows[rows.length - 1].timestamp as bigint).toString());
-      })();
-      indexed += rows.length;
-    }
-    return indexed;
-  }
-
-  private runningBalances(no: number): Balances {
-    let balances = this.running.get(no);
-    if (!balances) {
-      const row = this.statements.loadRunning.get(no) as Row | undefined;
-      balances = row ? balancesFromRow(row) : zeroBalances();
-      this.running.set(no, balances);
-    }
-    return balances;
-  }
-
-  private historyWatermark(): bigint {
-    const row = this.statements.historyMeta.get('watermark') as Row | undefined;
-    return row ? BigInt(row.value as string) : 0n;
-  }
-
-  /** The history index is derived: if it is ahead of the journal (a restored backup), rebuild it. */
-  private resetHistoryIfAhead(lastTimestamp: bigint): void {
-    if (this.historyWatermark() <= lastTimestamp) return;
-    this.history.exec('DELETE FROM entries; DELETE FROM balances; DELETE FROM meta;');
-    this.running.clear();
   }
 
   private checkpointTimestamp(): bigint {
@@ -380,7 +382,7 @@ export class SqliteStore implements Store {
       transfer: (id) => this.rowToTransfer(s.transferById.get(id) as Row | undefined, accounts),
       recordCount: () => Number((s.recordCount.get() as Row).n),
       history: () => ({
-        watermark: this.historyWatermark(),
+        watermark: historyWatermark(this.history),
         entry: (no, timestamp) => {
           const row = s.historyEntry.get(no, timestamp) as Row | undefined;
           return row ? balancesFromRow(row) : undefined;
@@ -404,6 +406,18 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.indexTimer);
+    if (this.indexer) {
+      const indexer = this.indexer;
+      this.indexer = undefined;
+      indexer.ref();
+      await new Promise<void>((resolve) => {
+        indexer.once('message', () => resolve());
+        indexer.once('exit', () => resolve());
+        indexer.postMessage('stop');
+      });
+      await indexer.terminate();
+    }
     if (this.committer) {
       const committer = this.committer;
       this.committer = undefined;
@@ -454,7 +468,6 @@ function prepare(db: Database.Database, history: Database.Database) {
     livePendingAt: db.prepare(`SELECT * FROM transfers p WHERE flags & 2 != 0 AND timestamp <= ?
       AND NOT EXISTS (SELECT 1 FROM transfers r WHERE r.pending_id = p.id AND r.timestamp <= ?) ORDER BY timestamp`),
     transfersBetween: db.prepare(`SELECT * FROM transfers WHERE timestamp BETWEEN ? AND ? ORDER BY timestamp`),
-    transfersAfter: db.prepare('SELECT timestamp, debit_no, credit_no, amount, pending_amount, flags FROM transfers WHERE timestamp > ? ORDER BY timestamp LIMIT ?'),
     transferById: db.prepare(`SELECT * FROM transfers WHERE id = ?`),
     transferCount: db.prepare('SELECT count(*) FROM transfers').pluck(),
     allTransferIds: db.prepare('SELECT id FROM transfers').pluck(),
@@ -466,14 +479,9 @@ function prepare(db: Database.Database, history: Database.Database) {
     entries: db.prepare('SELECT * FROM journal ORDER BY seq'),
     recordCount: db.prepare('SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM transfers) AS n'),
     entryCount: db.prepare('SELECT count(*) AS n FROM journal'),
-    historyMeta: history.prepare('SELECT value FROM meta WHERE key = ?'),
-    setHistoryMeta: history.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
-    insertHistory: history.prepare('INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?)'),
     historyPage: history.prepare('SELECT * FROM entries WHERE account_no = ? AND timestamp < ? ORDER BY timestamp DESC LIMIT ?'),
-    loadRunning: history.prepare('SELECT * FROM balances WHERE account_no = ?'),
     historyEntry: history.prepare('SELECT * FROM entries WHERE account_no = ? AND timestamp = ?'),
     historyEntryCount: history.prepare('SELECT count(*) FROM entries WHERE timestamp <= ?').pluck(),
-    saveRunning: history.prepare('INSERT INTO balances VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_no) DO UPDATE SET debits_pending = excluded.debits_pending, debits_posted = excluded.debits_posted, credits_pending = excluded.credits_pending, credits_posted = excluded.credits_posted'),
   };
 }
 
@@ -516,12 +524,6 @@ function packBalances(accounts: Iterable<Account>): BigInt64Array {
   return packed;
 }
 
-function balancesFromRow(row: Row): Balances {
-  return {
-    debits_pending: row.debits_pending as bigint, debits_posted: row.debits_posted as bigint,
-    credits_pending: row.credits_pending as bigint, credits_posted: row.credits_posted as bigint,
-  };
-}
 
 function decodeTransfer(row: Row, accountByNo: (no: number) => Account | undefined): Transfer {
   const debit_no = Number(row.debit_no);

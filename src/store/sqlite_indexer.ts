@@ -1,0 +1,28 @@
+// The history index's own thread: told the last committed timestamp after commits, it indexes
+// everything committed so far, in chunks, and answers "caught up to T". History reads wait for
+// that answer instead of indexing a backlog on the server's event loop.
+import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import { HistoryIndexer } from './history_index.js';
+
+const CHUNK = 20_000;
+const { ledgerFile, historyFile } = workerData as { ledgerFile: string; historyFile: string };
+const ledger = new Database(ledgerFile, { readonly: true, fileMustExist: true });
+ledger.defaultSafeIntegers(true);
+const history = new Database(historyFile);
+history.pragma('journal_mode = WAL');
+history.pragma('synchronous = NORMAL');
+history.defaultSafeIntegers(true);
+const indexer = new HistoryIndexer(ledger, history);
+
+parentPort!.on('message', (message: { target: bigint } | 'stop') => {
+  if (message === 'stop') {
+    ledger.close();
+    history.close();
+    parentPort!.postMessage('stopped');
+    return;
+  }
+  // Everything committed before the poke is visible to this read: index until nothing is left.
+  while (indexer.index(CHUNK) > 0) { /* next chunk */ }
+  parentPort!.postMessage({ caught_up: message.target });
+});
