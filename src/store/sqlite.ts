@@ -169,10 +169,12 @@ export class SqliteStore implements Store {
       if (this.historyWaiters.length > 0) this.pokeIndexer();
       else this.scheduleIndexing();
     });
-    indexer.on('error', (error) => {
-      this.historyFailure = error;
-      for (const waiter of this.historyWaiters.splice(0)) waiter.reject(error);
-    });
+    const fail = (error: Error) => {
+      this.historyFailure ??= error;
+      for (const waiter of this.historyWaiters.splice(0)) waiter.reject(this.historyFailure);
+    };
+    indexer.on('error', fail);
+    indexer.on('exit', () => fail(new Error('the history index thread exited')));
     this.indexer = indexer;
     this.pokeIndexer();
   }
@@ -410,6 +412,7 @@ export class SqliteStore implements Store {
     if (this.indexer) {
       const indexer = this.indexer;
       this.indexer = undefined;
+      indexer.removeAllListeners('exit');
       indexer.ref();
       await new Promise<void>((resolve) => {
         indexer.once('message', () => resolve());
