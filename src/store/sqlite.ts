@@ -54,6 +54,8 @@ const MIGRATIONS: readonly string[] = [
   `,
 ];
 
+/** How long close() waits for a store thread to close its connection before terminating it. */
+const WORKER_STOP_TIMEOUT_MS = 10_000;
 /** How far behind the last commit the history index may fall while nobody reads it. */
 const HISTORY_LAG_MS = 500;
 /** Later than any timestamp the ledger assigns (nanoseconds, good until 2116). */
@@ -409,45 +411,44 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     clearTimeout(this.indexTimer);
-    if (this.indexer) {
-      const indexer = this.indexer;
-      this.indexer = undefined;
-      indexer.removeAllListeners('exit');
-      indexer.ref();
-      await new Promise<void>((resolve) => {
-        indexer.once('message', () => resolve());
-        indexer.once('exit', () => resolve());
-        indexer.postMessage('stop');
-      });
-      await indexer.terminate();
-    }
-    if (this.committer) {
-      const committer = this.committer;
-      this.committer = undefined;
+    const indexer = this.indexer;
+    this.indexer = undefined;
+    if (indexer) await stopWorker(indexer);
+    const committer = this.committer;
+    this.committer = undefined;
+    if (committer) {
       await this.lastCommit;
-      committer.removeAllListeners('exit');
-      await new Promise<void>((resolve) => {
-        committer.once('message', () => resolve());
-        committer.once('exit', () => resolve());
-        committer.postMessage('stop');
-      });
-      await committer.terminate();
+      await stopWorker(committer);
     }
-    if (this.checkpointer) {
-      const worker = this.checkpointer;
-      this.checkpointer = undefined;
-      // Unref'd while running; held now so the process waits for it to close its connection.
-      worker.ref();
-      await new Promise<void>((resolve) => {
-        worker.once('message', () => resolve());
-        worker.once('exit', () => resolve());
-        worker.postMessage('stop');
-      });
-      await worker.terminate();
-    }
+    const checkpointer = this.checkpointer;
+    this.checkpointer = undefined;
+    if (checkpointer) await stopWorker(checkpointer);
     if (this.db.open) this.db.close();
     if (this.history.open) this.history.close();
   }
+}
+
+/**
+ * Asks a store thread to close its connection and waits for it. The thread is held (ref) meanwhile,
+ * so the process cannot exit mid-close, and its 'exit' handler (which reports a crash) is dropped.
+ */
+async function stopWorker(worker: Worker): Promise<void> {
+  worker.removeAllListeners('exit');
+  // A thread that already exited will never answer (its threadId is -1 then).
+  if (worker.threadId !== -1) {
+    worker.ref();
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      // A reply already in flight (a commit, a catch-up) may come first: wait for 'stopped' itself.
+      worker.on('message', (message: unknown) => message === 'stopped' && resolve());
+      worker.once('exit', () => resolve());
+      // Bounded: a thread that neither answers nor exits is terminated all the same.
+      timer = setTimeout(resolve, WORKER_STOP_TIMEOUT_MS);
+      worker.postMessage('stop');
+    });
+    clearTimeout(timer);
+  }
+  await worker.terminate();
 }
 
 function migrate(db: Database.Database, assets: readonly Asset[]): void {
