@@ -720,6 +720,7 @@ test('retries answer exists across an id-filter rebuild while a batch is in flig
   const dataDir = tmpDir();
   const handle = await openLedger({ dataDir });
   const internals = handle.store as unknown as { ids: IdFilter; committer: Worker };
+  let release = () => {};
   try {
     await handle.writer.createAccounts([{ id: 'a', asset: 'USD', code: 1 }, { id: 'b', asset: 'USD', code: 1 }]);
     const t = (id: string): TransferInput => ({ id, debit_account_id: 'a', credit_account_id: 'b', amount: 1n, asset: 'USD', code: 1 });
@@ -732,30 +733,39 @@ test('retries answer exists across an id-filter rebuild while a batch is in flig
     fresh.add('p'); // what is committed so far
     for (let i = 0; i < adds - 2; i++) fresh.add(`filler-${i}`);
     internals.ids = fresh;
-    // Hold batch B on its way to the commit thread (as a slow fsync would) until A's commit is in.
+    // Hold A and B on their way to the commit thread (as a slow disk would), so B is surely applied
+    // while A is in flight; then let A commit (the filter is rebuilt), and only then B.
     const committer = internals.committer;
     const post = committer.postMessage.bind(committer);
-    let held: Parameters<typeof post> | undefined;
-    let messages = 0;
+    const held: Parameters<typeof post>[] = [];
     committer.postMessage = (...args: Parameters<typeof post>) => {
-      if (++messages === 2) held = args;
+      if (held.length < 2 && typeof args[0] === 'object') held.push(args);
       else post(...args);
+    };
+    release = () => {
+      committer.postMessage = post;
+      for (const args of held.splice(0)) post(...args);
     };
     const a = handle.writer.createTransfers([t('A')]);
     await new Promise((resolve) => setImmediate(resolve)); // A is applied and in flight
     const capture: TransferInput = { id: 'B-post', pending_id: 'p', flags: POST };
     const b = handle.writer.createTransfers([t('B'), capture]); // applied while A is being written
+    for (let tick = 0; held.length < 2 && tick < 1000; tick++) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(held.length, 2, 'A and B were both on their way to the commit thread');
+    const [heldA, heldB] = held.splice(0);
+    post(...heldA);
     assert.deepEqual(await a, ['ok']);
     assert.notEqual(internals.ids, fresh, 'the filter was rebuilt when A committed');
-    assert.ok(held, 'B was on its way to the commit thread');
-    post(...held);
+    post(...heldB);
     assert.deepEqual(await b, ['ok', 'ok']);
+    release();
     const before = balancesOf(handle.ledger.accountsByNo);
     assert.deepEqual(await handle.writer.createTransfers([capture]), ['exists'], 'retry of the post');
     assert.deepEqual(await handle.writer.createTransfers([t('B')]), ['exists'], 'retry of B');
     assert.deepEqual(balancesOf(handle.ledger.accountsByNo), before);
     assert.equal(handle.writer.failed, undefined);
   } finally {
+    release(); // a failed assertion must not leave a commit held, or close() would wait for it forever
     await handle.close().catch(() => undefined);
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
