@@ -80,10 +80,10 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
     }));
   }
 
-  /** Releases expired pending transfers now rather than at the timer (tests and the CLI use it). */
+  /** Releases expired pending transfers now rather than at the timer; resolves once that is durable. */
   expireNow(): Promise<void> {
     if (!this.closed) this.schedule(true);
-    return this.idle;
+    return this.idle.then(() => this.lastCommit);
   }
 
   private enqueue(operation: Operation): void {
