@@ -2,10 +2,12 @@
 // precedence, as TigerBeetle orders create_transfers results) and the API's request errors.
 // The OpenAPI document, the types and the docs are generated from here; a test keeps them in step.
 
-interface Entry {
-  readonly status: number;
-  readonly message: string;
-}
+import type { Entry } from './entry.js';
+import { STORE_ERRORS } from './store.js';
+import { MONEY_ERRORS } from './money.js';
+import { PREPAID_ERRORS } from './prepaid.js';
+import { CHANNELS_ERRORS } from './channels.js';
+import { CUTOVER_ERRORS } from './cutover.js';
 
 function registry<const T extends Record<string, Entry>>(entries: T): T {
   return Object.freeze(entries);
@@ -116,6 +118,12 @@ export const REQUEST_ERRORS = registry({
   headers_too_large: { status: 431, message: 'The request headers are larger than the server accepts.' },
   writer_unavailable: { status: 503, message: 'The ledger writer is not available; retry with the same ids.' },
   internal_error: { status: 500, message: 'mari failed unexpectedly; nothing was acknowledged. Retry with the same ids.' },
+  // Each area keeps its codes in its own file; they are one registry all the same.
+  ...STORE_ERRORS,
+  ...MONEY_ERRORS,
+  ...PREPAID_ERRORS,
+  ...CHANNELS_ERRORS,
+  ...CUTOVER_ERRORS,
 });
 
 export type AccountResult = keyof typeof ACCOUNT_RESULTS;

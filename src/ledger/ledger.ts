@@ -357,6 +357,11 @@ export class Batch {
     };
   }
 
+  /** A transfer committed in this batch or before it, as this batch sees it. */
+  find(id: string): Transfer | undefined {
+    return this.findTransfer(id);
+  }
+
   private findTransfer(id: string): Transfer | undefined {
     return this.created.get(id) ?? this.lookups.transfer(id);
   }

@@ -14,11 +14,13 @@ export interface LedgerHandle {
 export interface OpenOptions {
   dataDir: string;
   writer?: Partial<WriterOptions>;
+  /** The ledger's clock (nanoseconds since the epoch); tests pass a controllable one. */
+  clock?: () => bigint;
 }
 
 export async function openLedger(options: OpenOptions): Promise<LedgerHandle> {
   const store = new SqliteStore({ dataDir: options.dataDir });
-  const ledger = new Ledger({ assets: store.assets() });
+  const ledger = new Ledger({ assets: store.assets(), clock: options.clock });
   await store.load(ledger);
   ledger.checkInvariants();
   const writer = new Writer(ledger, store, { ...WRITER_DEFAULTS, ...options.writer });

@@ -15,9 +15,7 @@ import { zeroBalances, type Account, type Balances, type Transfer } from '../led
 import { IdFilter } from './bloom.js';
 import { HISTORY_SCHEMA, balancesFromRow, historyWatermark, resetHistoryIfAhead } from './history_index.js';
 import { verifyJournal, type VerifyReport, type VerifySource } from '../ledger/verify.js';
-import type { CommitRequest, HistoryPage, Store } from './store.js';
-
-const SCHEMA_VERSION = 1;
+import type { CommitRequest, DocumentQuery, HistoryPage, Store, StoredDocument } from './store.js';
 
 const MIGRATIONS: readonly string[] = [
   `
@@ -52,7 +50,17 @@ const MIGRATIONS: readonly string[] = [
     BEGIN SELECT RAISE(ABORT, 'an account''s identity is immutable'); END;
   CREATE TRIGGER accounts_no_delete BEFORE DELETE ON accounts BEGIN SELECT RAISE(ABORT, 'accounts are never deleted'); END;
   `,
+  `
+  CREATE TABLE documents (
+    collection TEXT NOT NULL, key TEXT NOT NULL, tag TEXT, value TEXT NOT NULL, updated_at INTEGER NOT NULL,
+    PRIMARY KEY (collection, key)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX documents_tag ON documents(collection, tag, key) WHERE tag IS NOT NULL;
+  `,
 ];
+
+/** Versions are the number of migrations applied (PRAGMA user_version); each runs once, in order. */
+const SCHEMA_VERSION = MIGRATIONS.length;
 
 /** How long close() waits for a store thread to close its connection before terminating it. */
 const WORKER_STOP_TIMEOUT_MS = 10_000;
@@ -261,6 +269,8 @@ export class SqliteStore implements Store {
       hash: entry?.hash ?? GENESIS_HASH,
       bytes,
       checkpoint: request.checkpoint ? { timestamp: request.checkpoint.timestamp, balances: packBalances(request.checkpoint.dirty) } : undefined,
+      documents: request.documents && request.documents.length > 0 ? request.documents.map((d) => [d.collection, d.key, d.tag ?? null, d.value]) : undefined,
+      now_ms: Date.now(),
     };
     const committed = new Promise<JournalEntry | undefined>((resolve, reject) => {
       this.waiting.push({ resolve: () => resolve(entry), reject, view, last_timestamp: entry?.last_timestamp });
@@ -409,6 +419,36 @@ export class SqliteStore implements Store {
     };
   }
 
+  async document(collection: string, key: string): Promise<StoredDocument | undefined> {
+    const row = this.statements.document.get(collection, key) as Row | undefined;
+    return row ? documentFromRow(row) : undefined;
+  }
+
+  async *documents(collection: string, query: DocumentQuery = {}): AsyncIterable<StoredDocument> {
+    const clauses = ['collection = ?'];
+    const params: unknown[] = [collection];
+    if (query.tag !== undefined) {
+      clauses.push('tag = ?');
+      params.push(query.tag);
+    }
+    if (query.prefix !== undefined && query.prefix !== '') {
+      // A key range the primary key answers, unlike LIKE.
+      clauses.push('key >= ? AND key < ?');
+      params.push(query.prefix, query.prefix + '\uffff');
+    }
+    // Keys are never empty, so '' starts at the first. Pages of 1,000 keep no statement open across awaits.
+    const page = this.db.prepare(`SELECT * FROM documents WHERE ${clauses.join(' AND ')} AND key > ? ORDER BY key LIMIT ?`);
+    let after = query.after ?? '';
+    let left = query.limit ?? Infinity;
+    while (left > 0) {
+      const rows = page.all(...params, after, Math.min(1000, left)) as Row[];
+      for (const row of rows) yield documentFromRow(row);
+      if (rows.length < 1000) return;
+      left -= rows.length;
+      after = rows[rows.length - 1].key as string;
+    }
+  }
+
   async close(): Promise<void> {
     clearTimeout(this.indexTimer);
     const indexer = this.indexer;
@@ -483,10 +523,15 @@ function prepare(db: Database.Database, history: Database.Database) {
     entries: db.prepare('SELECT * FROM journal ORDER BY seq'),
     recordCount: db.prepare('SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM transfers) AS n'),
     entryCount: db.prepare('SELECT count(*) AS n FROM journal'),
+    document: db.prepare('SELECT * FROM documents WHERE collection = ? AND key = ?'),
     historyPage: history.prepare('SELECT * FROM entries WHERE account_no = ? AND timestamp < ? ORDER BY timestamp DESC LIMIT ?'),
     historyEntry: history.prepare('SELECT * FROM entries WHERE account_no = ? AND timestamp = ?'),
     historyEntryCount: history.prepare('SELECT count(*) FROM entries WHERE timestamp <= ?').pluck(),
   };
+}
+
+function documentFromRow(row: Row): StoredDocument {
+  return { collection: row.collection as string, key: row.key as string, tag: (row.tag as string | null) ?? null, value: row.value as string, updated_at: Number(row.updated_at) };
 }
 
 function accountFromRow(row: Row, zero = false): Account {

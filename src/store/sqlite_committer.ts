@@ -16,6 +16,9 @@ export interface CommitMessage {
   bytes: Uint8Array;
   /** Balances as of `checkpoint_timestamp`, five values per account: no, dp, dpo, cp, cpo. */
   checkpoint?: { timestamp: bigint; balances: BigInt64Array };
+  /** Product documents to write in the same transaction: collection, key, tag, JSON value (null deletes). */
+  documents?: [string, string, string | null, string | null][];
+  now_ms: number;
 }
 
 export type CommitReply = { seq: number; ok: true } | { seq: number; ok: false; error: string };
@@ -32,6 +35,9 @@ const insertTransfer = db.prepare('INSERT INTO transfers VALUES (?, ?, ?, ?, ?, 
 const insertEntry = db.prepare('INSERT INTO journal VALUES (?, ?, ?, ?, ?, ?)');
 const checkpointAccount = db.prepare('UPDATE accounts SET debits_pending = ?, debits_posted = ?, credits_pending = ?, credits_posted = ? WHERE no = ?');
 const setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+const putDocument = db.prepare(`INSERT INTO documents (collection, key, tag, value, updated_at) VALUES (?, ?, ?, ?, ?)
+  ON CONFLICT (collection, key) DO UPDATE SET tag = excluded.tag, value = excluded.value, updated_at = excluded.updated_at`);
+const deleteDocument = db.prepare('DELETE FROM documents WHERE collection = ? AND key = ?');
 let failure: string | undefined;
 
 const commit = db.transaction((message: CommitMessage) => {
@@ -50,6 +56,10 @@ const commit = db.transaction((message: CommitMessage) => {
   }
   if (message.count > 0) {
     insertEntry.run(message.seq, message.first_timestamp, message.last_timestamp, message.count, Buffer.from(message.prev_hash), Buffer.from(message.hash));
+  }
+  for (const [collection, key, tag, value] of message.documents ?? []) {
+    if (value === null) deleteDocument.run(collection, key);
+    else putDocument.run(collection, key, tag, value, message.now_ms);
   }
   if (message.checkpoint) {
     const b = message.checkpoint.balances;

@@ -7,8 +7,45 @@ import type { JournalRecord, Ledger, Lookups } from '../ledger/ledger.js';
 import type { Account, Balances, Transfer } from '../ledger/types.js';
 import type { VerifySource } from '../ledger/verify.js';
 
+/**
+ * Product state beside the ledger (parties, PIN hashes, limits used, outbox messages, vouchers...):
+ * JSON documents keyed within a collection, written in the same transaction as the journal entry
+ * they accompany, so a service's state and its transfers are durable together or not at all.
+ * Documents are not part of the hash chain: balances are proven by the journal alone.
+ */
+export interface DocumentWrite {
+  collection: string;
+  key: string;
+  /** One indexed secondary key (an msisdn, a state, a batch), meaning fixed per collection. */
+  tag?: string | null;
+  /** JSON text; null deletes the document. */
+  value: string | null;
+}
+
+export interface StoredDocument {
+  collection: string;
+  key: string;
+  tag: string | null;
+  value: string;
+  /** When it was last written, milliseconds since the epoch (UTC). */
+  updated_at: number;
+}
+
+export interface DocumentQuery {
+  /** Only documents with this tag. */
+  tag?: string;
+  /** Only keys starting with this. */
+  prefix?: string;
+  /** Only keys after this one (keyset paging in key order). */
+  after?: string;
+  /** At most this many; all when absent. */
+  limit?: number;
+}
+
 export interface CommitRequest {
   records: readonly JournalRecord[];
+  /** Product documents to upsert (or delete) in the same transaction, in order. */
+  documents?: readonly DocumentWrite[];
   /** The batch's own transfers by id, pending id and reversed id; consulted by lookups until durable. */
   view?: Lookups & { ids(): Iterable<string> };
   /**
@@ -45,5 +82,9 @@ export interface Store {
   /** The account's balances as they were at `timestamp` (nanoseconds since the epoch). */
   balanceAt(account: Account, timestamp: bigint): Promise<Balances>;
   verifySource(): VerifySource;
+  /** One committed document. */
+  document(collection: string, key: string): Promise<StoredDocument | undefined>;
+  /** Committed documents of a collection in key order; streams, so a whole collection can be loaded at start. */
+  documents(collection: string, query?: DocumentQuery): AsyncIterable<StoredDocument>;
   close(): Promise<void>;
 }

@@ -4,9 +4,9 @@
 // request. Batches never overlap: the next starts after the previous commit returned.
 import { EventEmitter } from 'node:events';
 import { RequestError, type AccountResult, type TransferResult } from '../errors/registry.js';
-import type { Ledger } from '../ledger/ledger.js';
+import type { Batch, Ledger } from '../ledger/ledger.js';
 import type { Account, AccountInput, Transfer, TransferInput } from '../ledger/types.js';
-import type { Store } from './store.js';
+import type { DocumentWrite, Store } from './store.js';
 
 export interface WriterOptions {
   /** Events gathered into one commit, across requests. */
@@ -19,7 +19,37 @@ export interface WriterOptions {
 
 export const WRITER_DEFAULTS: WriterOptions = Object.freeze({ commit_events_max: 16_384, checkpoint_interval_ms: 1_000, commits_in_flight_max: 4 });
 
+/**
+ * What a command sees while it runs inside the writer's turn. Everything it reads is current
+ * (including earlier commands of the same batch) and nothing else runs until it returns, so a
+ * check and the write it guards cannot be separated by another request: no lost update.
+ */
+export interface CommandContext {
+  readonly ledger: Ledger;
+  /** Applies accounts in this batch (results as for createAccounts). */
+  createAccounts(events: readonly AccountInput[]): AccountResult[];
+  /** Applies transfers in this batch (results as for createTransfers). */
+  createTransfers(events: readonly TransferInput[]): TransferResult[];
+  /** A transfer committed in this batch or earlier, or undefined. */
+  transfer(id: string): Transfer | undefined;
+  /** Writes a product document in the same commit as this batch's transfers. */
+  put(document: DocumentWrite): void;
+}
+
+/**
+ * A product operation run atomically inside the writer: its checks, transfers and documents
+ * commit together, and its result is answered only once they are durable. `run` must be
+ * synchronous and must throw (a RequestError, to refuse) only before its first write: a throw
+ * after it has created transfers leaves them applied, so the writer stops rather than guess.
+ */
+export interface Command<R> {
+  /** Transfer ids the command may look up (prefetched for remote stores). */
+  ids?: readonly string[];
+  run(context: CommandContext): R;
+}
+
 type Operation =
+  | { kind: 'command'; events: readonly unknown[]; command: Command<unknown>; resolve: (result: unknown) => void; reject: (error: Error) => void }
   | { kind: 'accounts'; events: readonly AccountInput[]; resolve: (results: AccountResult[]) => void; reject: (error: Error) => void }
   | { kind: 'transfers'; events: readonly TransferInput[]; resolve: (results: TransferResult[]) => void; reject: (error: Error) => void; committed?: (Transfer | undefined)[] };
 
@@ -80,6 +110,13 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
     }));
   }
 
+  /** Runs a command inside the writer's turn; resolves with its result once its writes are durable. */
+  execute<R>(command: Command<R>): Promise<R> {
+    return new Promise<R>((resolve, reject) => this.enqueue({
+      kind: 'command', events: command.ids ?? [], command: command as Command<unknown>, resolve: resolve as (r: unknown) => void, reject,
+    }));
+  }
+
   /** Releases expired pending transfers now rather than at the timer; resolves once that is durable. */
   expireNow(): Promise<void> {
     if (!this.closed) this.schedule(true);
@@ -135,10 +172,22 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
 
   private async apply(operations: Operation[]): Promise<void> {
     const ids: string[] = [];
-    for (const op of operations) if (op.kind === 'transfers') for (const e of op.events) ids.push(e.id, e.pending_id ?? e.id, e.reversal_of ?? e.id);
+    for (const op of operations) {
+      if (op.kind === 'transfers') for (const e of op.events) ids.push(e.id, e.pending_id ?? e.id, e.reversal_of ?? e.id);
+      else if (op.kind === 'command') for (const id of op.events as readonly string[]) ids.push(id);
+    }
     const batch = this.ledger.begin(await this.store.lookups(ids));
     batch.expire();
-    const results = operations.map((op) => (op.kind === 'accounts' ? batch.createAccounts(op.events) : batch.createTransfers(op.events)));
+    const documents: DocumentWrite[] = [];
+    // A refused command has no result to answer with; its error is answered after the commit like any result.
+    const refusals = new Map<number, Error>();
+    const results = operations.map((op, index) => {
+      if (op.kind === 'accounts') return batch.createAccounts(op.events);
+      if (op.kind === 'transfers') return batch.createTransfers(op.events);
+      const outcome = this.runCommand(op.command, batch, documents);
+      if (outcome.error) refusals.set(index, outcome.error);
+      return outcome.result as never;
+    });
     operations.forEach((op, index) => {
       if (op.kind === 'transfers' && op.committed) {
         op.events.forEach((event, i) => op.committed!.push(results[index][i] === 'ok' ? batch.committed(event.id) : undefined));
@@ -147,17 +196,22 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
     for (const account of batch.dirty) this.dirty.add(account);
     const now = Date.now();
     const checkpoint = now - this.lastCheckpointMs >= this.options.checkpoint_interval_ms || this.closed;
-    const answer = () => operations.forEach((op, index) => (op.resolve as (r: unknown) => void)(results[index]));
+    const answer = () => operations.forEach((op, index) => {
+      const refusal = refusals.get(index);
+      if (refusal) op.reject(refusal);
+      else (op.resolve as (r: unknown) => void)(results[index]);
+    });
     const refuse = () => operations.forEach((op) => op.reject(new RequestError('writer_unavailable')));
-    if (batch.records.length === 0 && !checkpoint) {
+    if (batch.records.length === 0 && documents.length === 0 && !checkpoint) {
       // lastCommit resolves even when that commit failed (stop() ran): check before answering.
       this.lastCommit.then(() => (this.failure ? refuse() : answer()), refuse);
       return;
     }
     const started = performance.now();
-    const events = results.reduce((n, r) => n + r.length, 0);
+    const events = operations.reduce((n, op) => n + Math.max(1, op.events.length), 0);
     const committed = this.store.commit({
       records: batch.records,
+      documents,
       view: batch.view(),
       checkpoint: checkpoint ? { timestamp: this.ledger.lastTimestamp, dirty: this.dirty } : undefined,
     });
@@ -181,6 +235,30 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
     this.lastCommit = settled;
   }
 
+  private runCommand(command: Command<unknown>, batch: Batch, documents: DocumentWrite[]): { result?: unknown; error?: Error } {
+    const recordsBefore = batch.records.length;
+    const own: DocumentWrite[] = [];
+    const context: CommandContext = {
+      ledger: this.ledger,
+      createAccounts: (events) => batch.createAccounts(events),
+      createTransfers: (events) => batch.createTransfers(events),
+      transfer: (id) => batch.find(id),
+      put: (document) => {
+        if (!document.key) throw new Error(`a document in ${document.collection} needs a key`);
+        own.push(document);
+      },
+    };
+    try {
+      const result = command.run(context);
+      documents.push(...own);
+      return { result };
+    } catch (error) {
+      // Refusing is only safe before the first write: otherwise applied transfers would be answered as refused.
+      if (batch.records.length !== recordsBefore || !(error instanceof RequestError)) throw error;
+      return { error };
+    }
+  }
+
   /** Resolves once every batch applied so far is durable: reads wait on it to show only committed state. */
   settled(): Promise<void> {
     return this.lastCommit;
@@ -191,9 +269,10 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
     let events = 0;
     while (this.queue.length > 0) {
       const next = this.queue[0];
-      if (taken.length > 0 && events + next.events.length > this.options.commit_events_max) break;
+      const size = Math.max(1, next.events.length);
+      if (taken.length > 0 && events + size > this.options.commit_events_max) break;
       taken.push(this.queue.shift()!);
-      events += next.events.length;
+      events += size;
     }
     return taken;
   }

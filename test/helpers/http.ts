@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { KeyStore } from '../../src/auth/keys.js';
 import { buildApp } from '../../src/channels/http/app.js';
+import { openPlatform, type Platform } from '../../src/platform.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { verifyJournal } from '../../src/ledger/verify.js';
 import { openLedger, type LedgerHandle } from '../../src/store/open.js';
@@ -37,26 +38,28 @@ export interface HttpFixture {
   handle: LedgerHandle;
   keys: KeyStore;
   app: FastifyInstance;
+  platform: Platform;
   operator: string;
   auditor: string;
   request(options: RequestOptions): Promise<Answer>;
   close(): Promise<void>;
 }
 
-export async function openHttp(options: { config?: Partial<Config>; logger?: boolean | object } = {}): Promise<HttpFixture> {
+export async function openHttp(options: { config?: Partial<Config>; logger?: boolean | object; clock?: () => bigint } = {}): Promise<HttpFixture> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mari-'));
   const config = loadConfig({}, { data_dir: dir, ...options.config });
-  const handle = await openLedger({ dataDir: dir });
+  const handle = await openLedger({ dataDir: dir, clock: options.clock });
+  const platform = await openPlatform(handle, config);
   const keys = KeyStore.open(config);
   const operator = keys.create('operator', 'test operator');
   const auditor = keys.create('auditor', 'test auditor');
-  const app = await buildApp({ handle, config, keys, logger: options.logger });
+  const app = await buildApp({ handle, config, keys, logger: options.logger, modules: platform.modules.values() });
   const fixture: HttpFixture = {
-    dir, config, handle, keys, app, operator, auditor,
+    dir, config, handle, platform, keys, app, operator, auditor,
     request: (request) => send(app, request, operator),
     async close() {
       await app.close();
-      await handle.close();
+      await platform.close();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -7,6 +7,7 @@ import type { Config } from '../../config.js';
 import { RequestError } from '../../errors/registry.js';
 import type { LedgerHandle } from '../../store/open.js';
 import type { Writer } from '../../store/writer.js';
+import type { ProductModule } from '../../platform.js';
 import { bearerAuth } from './auth.js';
 import { clientErrorHandler, errorHandler, frameworkErrorHandler, notFoundHandler } from './errors.js';
 import { openApiDocument } from './openapi.js';
@@ -17,6 +18,8 @@ export interface AppOptions {
   handle: LedgerHandle;
   config: Readonly<Config>;
   keys: KeyStore;
+  /** Product modules: their routes join the table, their raw registrations run after. */
+  modules?: Iterable<ProductModule>;
   /** true: pino JSON lines at config.log_level; pino options (e.g. a stream); or a pino logger. Default off. */
   logger?: boolean | object;
 }
@@ -49,10 +52,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   let document: Record<string, unknown> = {};
   const table = [
     ...routes({ handle, config, written: (work) => Promise.race([work, writerStop.stopped]) }),
+    ...[...(options.modules ?? [])].flatMap((module) => module.routes?.() ?? []),
     openApiRoute(() => document),
   ];
   document = openApiDocument(table);
   for (const route of table) register(app, route);
+  for (const module of options.modules ?? []) await module.register?.(app);
   app.setNotFoundHandler(notFoundHandler(table));
   return app;
 }

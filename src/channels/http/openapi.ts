@@ -40,12 +40,17 @@ export const REQUEST_ERROR_SCOPES = {
   headers_too_large: 'unrouted',
   writer_unavailable: 'write',
   internal_error: 'every',
-} as const satisfies Record<RequestErrorCode, Scope>;
+} as const satisfies Partial<Record<RequestErrorCode, Scope>>;
 
 interface Answered {
   status: number;
   code: string;
   message: string;
+}
+
+/** Codes not listed above are route-specific: each route that answers one lists it in `errors`. */
+function scopeOf(code: RequestErrorCode): Scope {
+  return (REQUEST_ERROR_SCOPES as Partial<Record<RequestErrorCode, Scope>>)[code] ?? 'route';
 }
 
 function applies(scope: Scope, route: Route): boolean {
@@ -74,7 +79,7 @@ export function answersOf(route: Route): Answered[] {
   }
   for (const code of REQUEST_ERROR_CODES) {
     const extra = route.errors?.includes(code) ?? false;
-    if (extra || applies(REQUEST_ERROR_SCOPES[code], route)) answers.push({ status: REQUEST_ERRORS[code].status, code, message: REQUEST_ERRORS[code].message });
+    if (extra || applies(scopeOf(code), route)) answers.push({ status: REQUEST_ERRORS[code].status, code, message: REQUEST_ERRORS[code].message });
   }
   return answers;
 }
@@ -146,7 +151,7 @@ function operationOf(route: Route): Record<string, unknown> {
 
 /** Request errors no route answers: they come from outside every route. */
 function unroutedResponses(): Record<string, unknown> {
-  const codes = REQUEST_ERROR_CODES.filter((code) => REQUEST_ERROR_SCOPES[code] === 'unrouted');
+  const codes = REQUEST_ERROR_CODES.filter((code) => scopeOf(code) === 'unrouted');
   return Object.fromEntries(codes.map((code) => {
     const { status, message } = REQUEST_ERRORS[code];
     return [code, errorResponse([{ status, code, message }], { 'x-status': status })];

@@ -4,6 +4,7 @@ import { KeyStore } from '../../auth/keys.js';
 import { buildApp } from '../../channels/http/app.js';
 import { createLogger } from '../../log.js';
 import { openLedger } from '../../store/open.js';
+import { openPlatform } from '../../platform.js';
 import { parse, type Command } from '../args.js';
 
 export const serve: Command = {
@@ -32,13 +33,14 @@ MARI_COMMIT_EVENTS_MAX.`,
     const config = loadConfig(process.env, overrides);
     const logger = createLogger(config.log_level);
     const handle = await openLedger({ dataDir: config.data_dir, writer: { commit_events_max: config.commit_events_max } });
+    const platform = await openPlatform(handle, config);
     const keys = KeyStore.open(config);
     if (keys.list().length === 0) {
       const key = keys.create('operator', 'first operator key');
       console.log(`Created the first operator API key (shown once; only its hash is kept):\n  ${key}\n` +
         `Use it as: Authorization: Bearer ${key}\nMore keys: mari keys create --role operator|auditor`);
     }
-    const app = await buildApp({ handle, config, keys, logger });
+    const app = await buildApp({ handle, config, keys, logger, modules: platform.modules.values() });
     handle.writer.on('fatal', (error) => {
       // The ledger in memory may be ahead of the disk: stop, and let a restart reload from the journal.
       logger.fatal({ err: error }, 'ledger writer stopped');
@@ -50,7 +52,7 @@ MARI_COMMIT_EVENTS_MAX.`,
       stopping = true;
       logger.info({ signal }, 'stopping');
       await app.close();
-      await handle.close();
+      await platform.close();
       process.exit(0);
     };
     process.on('SIGINT', () => void stop('SIGINT'));
