@@ -1,0 +1,52 @@
+// How product accounts are named and coded in the ledger, shared by every module so that two of
+// them needing one account (mobile money crediting airtime that prepaid then charges) create the
+// same one: creating an account that exists with the same fields answers `exists`, so whichever
+// module gets there first creates it and the other's create is a no-op.
+//
+// Parties (subscribers, agents, merchants, banks) have their own ids, not their MSISDN: a number
+// can change hands or be registered twice in legacy data, and an account must not follow it.
+// Prepaid balances belong to the line (the MSISDN), as in every charging system.
+import type { Msisdn } from './msisdn.js';
+import { msisdnDigits } from './msisdn.js';
+
+/** Money currencies a wallet can hold; airtime is bought in the same currencies. */
+export const CURRENCIES = ['USD', 'ZWG'] as const;
+export type Currency = (typeof CURRENCIES)[number];
+
+/** The account `code` says what kind of account it is (for reports, reconcile and verify). */
+export const AccountCode = {
+  subscriber_wallet: 100,
+  agent_float: 110,
+  agent_commission: 111,
+  merchant_till: 120,
+  bank_settlement: 130,
+  system_fees: 140,
+  system_commissions: 141,
+  airtime_sales: 142,
+  system_suspense: 143,
+  migration_opening: 150,
+  airtime: 200,
+  bundle_lot: 210,
+  prepaid_usage: 220,
+  prepaid_expiry: 221,
+  voucher_issue: 222,
+  bundle_sales: 223,
+} as const;
+
+export function walletId(party_id: string, currency: Currency): string {
+  return `wallet:${party_id}:${currency}`;
+}
+
+/** Main airtime balance of a line, in AIRTIME_<currency>. */
+export function airtimeId(msisdn: Msisdn, currency: Currency = 'USD'): string {
+  return `airtime:${msisdnDigits(msisdn)}:${currency}`;
+}
+
+export function airtimeAsset(currency: Currency): string {
+  return `AIRTIME_${currency}`;
+}
+
+/** A system account of mari itself (fees, commissions, airtime sales...), one per asset. */
+export function systemId(name: string, asset: string): string {
+  return `system:${name}:${asset}`;
+}
