@@ -65,7 +65,7 @@ export interface Route extends RouteDoc {
   handle(input: { params: unknown; query: unknown; body: unknown }): Promise<Answer>;
 }
 
-function route<P extends TSchema | undefined = undefined, Q extends TSchema | undefined = undefined, B extends TSchema | undefined = undefined>(
+export function route<P extends TSchema | undefined = undefined, Q extends TSchema | undefined = undefined, B extends TSchema | undefined = undefined>(
   definition: RouteDefinition<P, Q, B>,
 ): Route {
   return definition as unknown as Route;
