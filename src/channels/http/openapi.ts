@@ -39,6 +39,7 @@ export const REQUEST_ERROR_SCOPES = {
   request_timeout: 'unrouted',
   headers_too_large: 'unrouted',
   writer_unavailable: 'write',
+  not_writer: 'write',
   internal_error: 'every',
 } as const satisfies Partial<Record<RequestErrorCode, Scope>>;
 
