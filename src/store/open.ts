@@ -26,6 +26,8 @@ export interface StoreRole extends EventEmitter<{ promoted: []; lost: [Error] }>
   readonly writing: boolean;
   /** The writer's address as it recorded it, when this process is a standby. */
   readonly writer: string | undefined;
+  /** Ends the lock session at once, as a crash would (tests; close() does it in order). */
+  resign(): Promise<void>;
 }
 
 export interface OpenOptions {
@@ -71,6 +73,15 @@ export async function openLedger(options: OpenOptions): Promise<LedgerHandle> {
 class PostgresRole extends EventEmitter<{ promoted: []; lost: [Error] }> implements StoreRole {
   writing = false;
   writer: string | undefined;
+
+  constructor(private readonly role: WriterRole) {
+    super();
+  }
+
+  resign(): Promise<void> {
+    this.writing = false;
+    return this.role.close();
+  }
 }
 
 async function openPostgres(url: string, options: OpenOptions): Promise<LedgerHandle<PostgresStore>> {
@@ -85,7 +96,7 @@ async function openPostgres(url: string, options: OpenOptions): Promise<LedgerHa
     throw error;
   }
   const ledger = new Ledger({ assets: store.assets(), clock: options.clock });
-  const state = new PostgresRole();
+  const state = new PostgresRole(role);
   const refusal = () => new RequestError('not_writer', { writer: state.writer ?? null },
     state.writer ? `This mari process is a standby; the writer is ${state.writer}. Send writes there, or retry here with the same ids.` : undefined);
   const writer = await (async () => {
@@ -122,6 +133,7 @@ async function openPostgres(url: string, options: OpenOptions): Promise<LedgerHa
     await store.start();
     state.writing = true;
     state.writer = role.address;
+    writer.promote();
   } else {
     store.follow(ledger);
     lookUpWriter();
