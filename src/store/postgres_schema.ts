@@ -19,7 +19,7 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       -- balances as of meta.checkpoint_timestamp; the journal is the truth
       debits_pending bigint NOT NULL DEFAULT 0, debits_posted bigint NOT NULL DEFAULT 0,
       credits_pending bigint NOT NULL DEFAULT 0, credits_posted bigint NOT NULL DEFAULT 0
-    );
+    ) WITH (fillfactor = 70); -- room for checkpoint updates to stay on the page (HOT)
     CREATE TABLE transfers (
       timestamp bigint PRIMARY KEY, id text COLLATE "C" NOT NULL, debit_no integer NOT NULL, credit_no integer NOT NULL,
       amount bigint NOT NULL, pending_id text COLLATE "C", pending_amount bigint NOT NULL, asset text NOT NULL,
@@ -44,6 +44,7 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
     CREATE TRIGGER journal_no_truncate BEFORE TRUNCATE ON journal FOR EACH STATEMENT EXECUTE FUNCTION mari_refuse();
     CREATE TRIGGER accounts_no_delete BEFORE DELETE ON accounts FOR EACH ROW EXECUTE FUNCTION mari_refuse();
     CREATE TRIGGER accounts_no_truncate BEFORE TRUNCATE ON accounts FOR EACH STATEMENT EXECUTE FUNCTION mari_refuse();
+    -- Only an UPDATE that names an identity column fires it: checkpoints (balances only) do not pay for it.
     CREATE FUNCTION mari_account_identity() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
       IF (NEW.no, NEW.id, NEW.asset, NEW.code, NEW.flags, NEW.user_data, NEW.timestamp)
@@ -52,7 +53,8 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       END IF;
       RETURN NEW;
     END $$;
-    CREATE TRIGGER accounts_immutable BEFORE UPDATE ON accounts FOR EACH ROW EXECUTE FUNCTION mari_account_identity();
+    CREATE TRIGGER accounts_immutable BEFORE UPDATE OF no, id, asset, code, flags, user_data, timestamp ON accounts
+      FOR EACH ROW EXECUTE FUNCTION mari_account_identity();
 
     CREATE TABLE documents (
       collection text COLLATE "C" NOT NULL, key text COLLATE "C" NOT NULL, tag text COLLATE "C", value text NOT NULL,
