@@ -78,8 +78,10 @@ export class PostgresStore implements Store {
 
   private constructor(private readonly options: PostgresStoreOptions) {
     this.pool = new pg.Pool({ ...clientConfig(options.url, 'mari reads'), max: options.pool_size ?? 4 });
-    // An idle client's error (the server went away) must not crash the process: the next query fails instead.
+    // A lost connection (the server went away) must not crash the process, idle or checked out
+    // between two queries: the next query on it fails instead, and that failure is handled.
     this.pool.on('error', () => undefined);
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
   }
 
   /** Connects, applies pending migrations, and reads the assets. */
@@ -763,4 +765,32 @@ function viewOf(records: readonly JournalRecord[]): View {
     if (t.reversal_of !== null) byReversed.set(t.reversal_of, t);
   }
   return { transfer: (id) => byId.get(id), resolution: (id) => byPending.get(id), reversal: (id) => byReversed.get(id), ids: () => byId.keys() };
+}
+
+/**
+ * A libpq-style multi-host URL (postgres://user@h1:5432,h2:5432/db) names the primary and its
+ * standbys; node-postgres connects to one host, so the first that accepts writes (not in recovery)
+ * is chosen at open. After a failover, reopening (a restart of mari) finds the promoted standby.
+ */
+export async function resolvePrimary(url: string, timeout_ms = 3000): Promise<string> {
+  const match = /^(postgres(?:ql)?:\/\/(?:[^@/]*@)?)([^/?#]*)(.*)$/.exec(url);
+  if (!match || !match[2].includes(',')) return url;
+  const [, prefix, hosts, rest] = match;
+  const tried: string[] = [];
+  for (const host of hosts.split(',')) {
+    const candidate = `${prefix}${host}${rest}`;
+    const client = new pg.Client({ connectionString: candidate, connectionTimeoutMillis: timeout_ms });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      const { rows } = await client.query('SELECT pg_is_in_recovery() AS standby');
+      if (!rows[0].standby) return candidate;
+      tried.push(`${host}: a standby`);
+    } catch (error) {
+      tried.push(`${host}: ${(error as Error).message}`);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+  throw new Error(`no host accepts writes (${tried.join('; ')})`);
 }
