@@ -529,7 +529,7 @@ class HistoryIndexer {
 
   /** Catch up now (a reader waits) or within HISTORY_LAG_MS (after a commit). */
   poke(now: boolean): void {
-    if (this.closed || this.failure) return;
+    if (this.closed) return;
     if (now) {
       clearTimeout(this.timer);
       this.timer = undefined;
@@ -551,15 +551,16 @@ class HistoryIndexer {
     this.timer.unref();
   }
 
+  /** Resolves once the index reaches `target`; a failed attempt is reported to the reader and retried by the next. */
   async waitFor(target: bigint): Promise<void> {
     for (;;) {
-      if (this.failure) throw this.failure;
-      if (this.watermark !== undefined && this.watermark >= target) return;
-      this.poke(true);
-      await this.work;
-      if (this.failure) throw this.failure;
       if (this.watermark !== undefined && this.watermark >= target) return;
       if (this.closed) throw new Error('the store is closed');
+      this.poke(true);
+      await this.work;
+      const failure = this.failure;
+      this.failure = undefined;
+      if (failure) throw new Error(`the history index could not catch up: ${failure.message}`);
     }
   }
 
@@ -571,6 +572,9 @@ class HistoryIndexer {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
+      // The index is derived and its watermark commits with it: a chunk lost in a crash is
+      // simply indexed again, so this commit need not wait for the disk (or the standby).
+      await client.query('SET LOCAL synchronous_commit = off');
       const fenced = await client.query('SELECT 1 FROM writer_lease WHERE id = 1 AND epoch = $1 FOR SHARE', [this.role.epoch!.toString()]);
       if (fenced.rowCount !== 1) throw new Error('the history index is written only by the writer');
       const watermark = await historyWatermark(client);
@@ -579,11 +583,9 @@ class HistoryIndexer {
         'SELECT timestamp, debit_no, credit_no, amount, pending_amount, flags FROM transfers WHERE timestamp > $1 ORDER BY timestamp LIMIT $2',
         [watermark, HISTORY_CHUNK]);
       if (rows.length === 0) {
+        // Nothing after the watermark: every transfer committed before this snapshot is indexed.
         await client.query('COMMIT');
         this.watermark = watermark;
-        // Nothing after the watermark: every committed transfer up to now is indexed.
-        const newest = (await this.pool.query('SELECT coalesce(max(timestamp), 0) AS ts FROM transfers')).rows[0].ts as bigint;
-        if (newest > watermark) this.watermark = watermark;
         return 0;
       }
       const missing = new Set<number>();
