@@ -35,7 +35,7 @@ export class WriterRole extends EventEmitter<{ acquired: [bigint]; lost: [Error]
   constructor(
     private readonly url: string,
     /** Where clients reach this process (named to clients refused by a standby). */
-    readonly address: string,
+    public address: string,
     private readonly options: WriterRoleOptions = WRITER_ROLE_DEFAULTS,
   ) {
     super();
@@ -109,6 +109,13 @@ export class WriterRole extends EventEmitter<{ acquired: [bigint]; lost: [Error]
     const client = this.client;
     this.client = undefined;
     client?.end().catch(() => undefined);
+  }
+
+  /** Sets this process's address (once it listens), and records it if this process writes. */
+  async announce(address: string): Promise<void> {
+    this.address = address;
+    if (!this.held || !this.client) return;
+    await this.client.query('UPDATE writer_lease SET holder = $1 WHERE id = 1 AND epoch = $2', [address, this.epoch!.toString()]);
   }
 
   /** Who holds the role now, as recorded by its last taker (an address), or undefined. */

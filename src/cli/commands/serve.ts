@@ -72,6 +72,7 @@ MARI_COMMIT_EVENTS_MAX.`,
     process.on('SIGINT', () => void stop('SIGINT'));
     process.on('SIGTERM', () => void stop('SIGTERM'));
     const address = await app.listen({ port: config.port, host: config.host });
+    await handle.role?.announce(address);
     const where = config.store ? `PostgreSQL ${redact(config.store)}, ${handle.role?.writing ? 'writer' : `standby of ${handle.role?.writer ?? 'another process'}`}` : `data in ${config.data_dir}`;
     console.log(`mari listening on ${address} (${where}, ${handle.ledger.accounts.size} accounts)`);
     return new Promise<number>(() => {});
