@@ -8,7 +8,7 @@ import type { Party } from './parties.js';
 export interface WalletDirectory {
   /** The active subscriber holding this line, if exactly one does. */
   subscriberOf(msisdn: Msisdn): Party | undefined;
-  /** The ledger account id of that subscriber's wallet in `currency`, created if it does not exist yet. */
+  /** The ledger account id of that subscriber's wallet in `currency` (every subscriber has one per currency from registration). */
   walletOf(msisdn: Msisdn, currency: Currency): string | undefined;
   /**
    * Checks the subscriber's PIN (slow hash; call outside the writer). Throws RequestError
