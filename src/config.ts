@@ -33,6 +33,8 @@ export const ConfigSchema = Type.Object(
     commit_events_max: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 16_384 }),
     /** Keys accepted besides those in the key file, e.g. for a first operator before any key exists. */
     api_keys: Type.Array(ApiKeySchema, { maxItems: 64, default: [] }),
+    /** Mobile money fees, commissions and limits (JSON); empty means the default tariffs/default.json. */
+    tariff_file: Type.String({ default: '' }),
   },
   { additionalProperties: false },
 );
@@ -52,6 +54,7 @@ export const CONFIG_ENV: { readonly [K in keyof Config]: string } = Object.freez
   page_size_max: 'MARI_PAGE_SIZE_MAX',
   commit_events_max: 'MARI_COMMIT_EVENTS_MAX',
   api_keys: 'MARI_API_KEYS',
+  tariff_file: 'MARI_TARIFF_FILE',
 });
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Readonly<Config> {
