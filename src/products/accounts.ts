@@ -31,6 +31,7 @@ export const AccountCode = {
   prepaid_expiry: 221,
   voucher_issue: 222,
   bundle_sales: 223,
+  bundle_issue: 224,
 } as const;
 
 export function walletId(party_id: string, currency: Currency): string {
@@ -49,4 +50,9 @@ export function airtimeAsset(currency: Currency): string {
 /** A system account of mari itself (fees, commissions, airtime sales...), one per asset. */
 export function systemId(name: string, asset: string): string {
   return `system:${name}:${asset}`;
+}
+
+/** A bundle lot: units of one purchase (or one migrated bucket) with their own expiry. `lot_key` is at most 50 characters. */
+export function bundleLotId(lot_key: string): string {
+  return `lot:${lot_key}`;
 }
