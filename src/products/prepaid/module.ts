@@ -116,7 +116,7 @@ export class PrepaidModule implements ProductModule {
   // --- vouchers ---
 
   /** Redeems a 16-digit voucher PIN for a line: its face value as airtime, once. */
-  redeemVoucher(input: { msisdn: string; pin: string }): Promise<RedeemResult> {
+  async redeemVoucher(input: { msisdn: string; pin: string }): Promise<RedeemResult> {
     return this.vouchers.redeem(requireMsisdn(input.msisdn), input.pin);
   }
 
@@ -135,7 +135,7 @@ export class PrepaidModule implements ProductModule {
   }
 
   /** Migration: one legacy voucher (plaintext PIN hashed on the way in). Idempotent by serial. */
-  importLegacyVoucher(voucher: Omit<LegacyVoucher, 'used_by'> & { used_by: string | null }): Promise<'ok' | 'exists'> {
+  async importLegacyVoucher(voucher: Omit<LegacyVoucher, 'used_by'> & { used_by: string | null }): Promise<'ok' | 'exists'> {
     const used_by = voucher.used_by === null ? null : requireMsisdn(voucher.used_by, 'used_by');
     return this.vouchers.importLegacy({ ...voucher, used_by });
   }
@@ -156,7 +156,7 @@ export class PrepaidModule implements ProductModule {
    * Airtime and bundles of a line, read inside the writer (so at one instant of the ledger clock,
    * with expired lots left out) and answered once that state is durable.
    */
-  balances(msisdn_input: string): Promise<LineBalances> {
+  async balances(msisdn_input: string): Promise<LineBalances> {
     const msisdn = requireMsisdn(msisdn_input);
     return this.handle.writer.execute({ run: (ctx) => this.balancesNow(ctx, msisdn) });
   }
@@ -224,7 +224,7 @@ export class PrepaidModule implements ProductModule {
    * Migration: one legacy prepaid bucket (main airtime, or a data/voice/SMS bundle with its name and
    * expiry), credited from the migration opening account. Idempotent by bucket id.
    */
-  importLegacyBucket(input: Omit<LegacyBucket, 'msisdn'> & { msisdn: string }): Promise<'ok' | 'exists'> {
+  async importLegacyBucket(input: Omit<LegacyBucket, 'msisdn'> & { msisdn: string }): Promise<'ok' | 'exists'> {
     const msisdn = requireMsisdn(input.msisdn);
     const invalid = (field: string): never => {
       throw new RequestError('legacy_bucket_invalid', { field, id: String(input.id).slice(0, 48) });
@@ -246,7 +246,7 @@ export class PrepaidModule implements ProductModule {
   // --- charging ---
 
   /** CCR-Initial: reserves a first grant for a service; credit_limit_reached if nothing is left. */
-  chargingInitial(input: { session_id: string; request_number: number; msisdn: string; service: Service; requested_units?: bigint }): Promise<ChargingAnswer> {
+  async chargingInitial(input: { session_id: string; request_number: number; msisdn: string; service: Service; requested_units?: bigint }): Promise<ChargingAnswer> {
     const msisdn = requireMsisdn(input.msisdn);
     return this.handle.writer.execute({ run: (ctx) => this.charging.initial(ctx, { ...input, msisdn }) });
   }
