@@ -16,6 +16,7 @@ import {
 import type { Route } from './routes.js';
 import { NAMED_SCHEMAS, errorOutput } from './schemas.js';
 import { MONEY_ERRORS } from '../../errors/money.js';
+import { PREPAID_ERRORS } from '../../errors/prepaid.js';
 
 export const API_VERSION = '1.0.0';
 
@@ -44,9 +45,11 @@ export const REQUEST_ERROR_SCOPES = {
   request_timeout: 'unrouted',
   headers_too_large: 'unrouted',
   writer_unavailable: 'write',
+  not_writer: 'write',
   internal_error: 'every',
   // An area's codes are each answered by the routes that list them.
   ...routeScoped(MONEY_ERRORS),
+  ...routeScoped(PREPAID_ERRORS),
 } as const satisfies Partial<Record<RequestErrorCode, Scope>>;
 
 interface Answered {
