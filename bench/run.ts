@@ -4,6 +4,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   http: () => import('./http.js'),
   services: () => import('./services.js'),
   postgres: () => import('./postgres.js'),
+  charging: () => import('./charging.js'),
 };
 
 const [name, ...args] = process.argv.slice(2);
