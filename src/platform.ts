@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import type { Route } from './channels/http/routes.js';
 import type { LedgerHandle } from './store/open.js';
+import { smsModule } from './channels/sms/module.js';
 
 export interface ProductModule {
   readonly name: string;
@@ -27,7 +28,7 @@ export interface PlatformContext {
 /** Opens one module; the list below is in dependency order. */
 export type ModuleFactory = (context: PlatformContext) => Promise<ProductModule>;
 
-export const MODULES: ModuleFactory[] = [];
+export const MODULES: ModuleFactory[] = [smsModule];
 
 export interface Platform {
   handle: LedgerHandle;

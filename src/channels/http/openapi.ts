@@ -40,6 +40,9 @@ export const REQUEST_ERROR_SCOPES = {
   headers_too_large: 'unrouted',
   writer_unavailable: 'write',
   internal_error: 'every',
+  msisdn_invalid: 'route',
+  sms_message_not_found: 'route',
+  dlr_signature_invalid: 'route',
 } as const satisfies Partial<Record<RequestErrorCode, Scope>>;
 
 interface Answered {
