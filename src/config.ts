@@ -45,7 +45,7 @@ export const ConfigSchema = Type.Object(
     kannel_username: Type.String({ maxLength: 64, default: 'mari' }),
     kannel_password: Type.String({ maxLength: 128, default: '' }),
     // USSD (channels): how long a session lives without an answer, as aggregators time them out.
-    ussd_session_timeout_s: Type.Integer({ minimum: 10, maximum: 3_600, default: 180 }),
+    ussd_session_timeout_s: Type.Integer({ minimum: 1, maximum: 3_600, default: 180 }),
   },
   { additionalProperties: false },
 );

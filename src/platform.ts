@@ -7,6 +7,7 @@ import type { Config } from './config.js';
 import type { Route } from './channels/http/routes.js';
 import type { LedgerHandle } from './store/open.js';
 import { smsModule } from './channels/sms/module.js';
+import { ussdModule } from './channels/ussd/module.js';
 
 export interface ProductModule {
   readonly name: string;
@@ -28,7 +29,7 @@ export interface PlatformContext {
 /** Opens one module; the list below is in dependency order. */
 export type ModuleFactory = (context: PlatformContext) => Promise<ProductModule>;
 
-export const MODULES: ModuleFactory[] = [smsModule];
+export const MODULES: ModuleFactory[] = [smsModule, ussdModule];
 
 export interface Platform {
   handle: LedgerHandle;

@@ -43,6 +43,8 @@ export const REQUEST_ERROR_SCOPES = {
   msisdn_invalid: 'route',
   sms_message_not_found: 'route',
   dlr_signature_invalid: 'route',
+  ussd_service_unknown: 'route',
+  ussd_catalog_entry_invalid: 'route',
 } as const satisfies Partial<Record<RequestErrorCode, Scope>>;
 
 interface Answered {

@@ -90,7 +90,7 @@ test('/openapi.json is OpenAPI 3.1 and documents every route with its parameters
       'GET /accounts/{id}', 'GET /accounts/{id}/balance', 'GET /accounts/{id}/transfers', 'GET /assets', 'GET /health',
       'GET /openapi.json', 'GET /transfers/{id}', 'POST /accounts', 'POST /accounts/batch', 'POST /transfers',
       'POST /transfers/batch', 'POST /transfers/{id}/post', 'POST /transfers/{id}/void',
-      'GET /sms/messages/{id}', 'GET /sms/messages', 'GET /sms/campaigns/{campaign}', 'GET /sms/dlr',
+      'GET /sms/messages/{id}', 'GET /sms/messages', 'GET /sms/campaigns/{campaign}', 'GET /sms/dlr', 'GET /ussd/catalog', 'POST /ussd/catalog',
     ].sort());
     // Every documented operation answers (not route_not_found) at its path.
     for (const operation of operations) {
