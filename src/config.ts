@@ -46,6 +46,8 @@ export const ConfigSchema = Type.Object(
     kannel_password: Type.String({ maxLength: 128, default: '' }),
     // USSD (channels): how long a session lives without an answer, as aggregators time them out.
     ussd_session_timeout_s: Type.Integer({ minimum: 1, maximum: 3_600, default: 180 }),
+    /** Mobile money fees, commissions and limits (JSON); empty means the default tariffs/default.json. */
+    tariff_file: Type.String({ default: '' }),
   },
   { additionalProperties: false },
 );
@@ -75,6 +77,7 @@ export const CONFIG_ENV: { readonly [K in keyof Config]: string } = Object.freez
   kannel_username: 'MARI_KANNEL_USERNAME',
   kannel_password: 'MARI_KANNEL_PASSWORD',
   ussd_session_timeout_s: 'MARI_USSD_SESSION_TIMEOUT_S',
+  tariff_file: 'MARI_TARIFF_FILE',
 });
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Readonly<Config> {

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import type { Route } from './channels/http/routes.js';
 import type { LedgerHandle } from './store/open.js';
+import { openMoney } from './products/money/index.js';
 import { smsModule } from './channels/sms/module.js';
 import { ussdModule } from './channels/ussd/module.js';
 
@@ -29,7 +30,7 @@ export interface PlatformContext {
 /** Opens one module; the list below is in dependency order. */
 export type ModuleFactory = (context: PlatformContext) => Promise<ProductModule>;
 
-export const MODULES: ModuleFactory[] = [smsModule, ussdModule];
+export const MODULES: ModuleFactory[] = [openMoney, smsModule, ussdModule];
 
 export interface Platform {
   handle: LedgerHandle;

@@ -15,11 +15,17 @@ import {
 } from '../../errors/registry.js';
 import type { Route } from './routes.js';
 import { NAMED_SCHEMAS, errorOutput } from './schemas.js';
+import { MONEY_ERRORS } from '../../errors/money.js';
+import { CHANNELS_ERRORS } from '../../errors/channels.js';
 
 export const API_VERSION = '1.0.0';
 
 /** Where each request error can occur. A code added to the registry does not compile until placed here. */
 type Scope = 'every' | 'keyed' | 'write' | 'body' | 'input' | 'route' | 'unrouted';
+function routeScoped<T extends Record<string, unknown>>(codes: T): { readonly [K in keyof T]: 'route' } {
+  return Object.fromEntries(Object.keys(codes).map((code) => [code, 'route'])) as { readonly [K in keyof T]: 'route' };
+}
+
 export const REQUEST_ERROR_SCOPES = {
   invalid_json: 'body',
   invalid_request: 'input',
@@ -40,11 +46,9 @@ export const REQUEST_ERROR_SCOPES = {
   headers_too_large: 'unrouted',
   writer_unavailable: 'write',
   internal_error: 'every',
-  msisdn_invalid: 'route',
-  sms_message_not_found: 'route',
-  dlr_signature_invalid: 'route',
-  ussd_service_unknown: 'route',
-  ussd_catalog_entry_invalid: 'route',
+  // An area's codes are each answered by the routes that list them.
+  ...routeScoped(MONEY_ERRORS),
+  ...routeScoped(CHANNELS_ERRORS),
 } as const satisfies Partial<Record<RequestErrorCode, Scope>>;
 
 interface Answered {
