@@ -33,6 +33,7 @@ export const AccountCode = {
   prepaid_expiry: 221,
   voucher_issue: 222,
   bundle_sales: 223,
+  bundle_issue: 224,
 } as const;
 
 export function walletId(party_id: string, currency: Currency): string {
@@ -78,4 +79,9 @@ export function bankSettlementId(party_id: string, currency: Currency): string {
  */
 export function airtimeAccount(msisdn: Msisdn, currency: Currency = 'USD'): AccountInput {
   return { id: airtimeId(msisdn, currency), asset: airtimeAsset(currency), code: AccountCode.airtime, flags: AccountFlag.debits_must_not_exceed_credits, user_data: null };
+}
+
+/** A bundle lot: units of one purchase (or one migrated bucket) with their own expiry. `lot_key` is at most 50 characters. */
+export function bundleLotId(lot_key: string): string {
+  return `lot:${lot_key}`;
 }
