@@ -19,6 +19,8 @@ const ApiKeySchema = Type.Object(
 export const ConfigSchema = Type.Object(
   {
     data_dir: Type.String({ minLength: 1, default: './data' }),
+    /** The ledger's store: absent for SQLite in data_dir, or a postgres:// URL (several hosts allowed). */
+    store: Type.Optional(Type.String({ pattern: '^postgres(ql)?://.+' })),
     port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
     host: Type.String({ minLength: 1, default: '127.0.0.1' }),
     log_level: Type.Union(
@@ -56,8 +58,9 @@ export type Config = Static<typeof ConfigSchema>;
 export type ConfigApiKey = Config['api_keys'][number];
 
 /** Environment variable for each setting. */
-export const CONFIG_ENV: { readonly [K in keyof Config]: string } = Object.freeze({
+export const CONFIG_ENV: { readonly [K in keyof Config]-?: string } = Object.freeze({
   data_dir: 'MARI_DATA_DIR',
+  store: 'MARI_STORE',
   port: 'PORT',
   host: 'HOST',
   log_level: 'MARI_LOG_LEVEL',
@@ -125,9 +128,9 @@ function checkRelations(config: Config): void {
   }
 }
 
-/** The bad value, except under api_keys: an error message must not carry a key. */
+/** The bad value, except under api_keys and store: an error message must not carry a key or a password. */
 function shown(path: string, value: unknown): string {
-  return path.startsWith('/api_keys') || path.startsWith('/kannel_password') ? '' : ` (got ${JSON.stringify(value)})`;
+  return path.startsWith('/api_keys') || path.startsWith('/store') || path.startsWith('/kannel_password') ? '' : ` (got ${JSON.stringify(value)})`;
 }
 
 /** Names the setting (and its environment variable) without echoing secrets such as api_keys. */

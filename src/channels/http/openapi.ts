@@ -46,6 +46,7 @@ export const REQUEST_ERROR_SCOPES = {
   request_timeout: 'unrouted',
   headers_too_large: 'unrouted',
   writer_unavailable: 'write',
+  not_writer: 'write',
   internal_error: 'every',
   // An area's codes are each answered by the routes that list them.
   ...routeScoped(MONEY_ERRORS),

@@ -146,6 +146,12 @@ export class Charging {
     return open;
   }
 
+  /** Whether a session is open (not terminated, expired or unknown). */
+  isOpen(session_id: string): boolean {
+    const session = this.sessions.get(sessionKey(session_id));
+    return session !== undefined && session.session_id === session_id && !session.closed;
+  }
+
   /** The transfer ids a request may refer to (the previous grant's parts), for the writer's lookups. */
   idsFor(session_id: string): string[] {
     return this.sessions.get(sessionKey(session_id))?.parts.map((part) => part.id) ?? [];
