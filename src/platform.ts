@@ -7,6 +7,8 @@ import type { Config } from './config.js';
 import type { Route } from './channels/http/routes.js';
 import type { LedgerHandle } from './store/open.js';
 import { openMoney } from './products/money/index.js';
+import { smsModule } from './channels/sms/module.js';
+import { ussdModule } from './channels/ussd/module.js';
 import { prepaidModule } from './products/prepaid/module.js';
 
 export interface ProductModule {
@@ -29,7 +31,7 @@ export interface PlatformContext {
 /** Opens one module; the list below is in dependency order. */
 export type ModuleFactory = (context: PlatformContext) => Promise<ProductModule>;
 
-export const MODULES: ModuleFactory[] = [openMoney, prepaidModule];
+export const MODULES: ModuleFactory[] = [openMoney, prepaidModule, smsModule, ussdModule];
 
 export interface Platform {
   handle: LedgerHandle;

@@ -3,8 +3,9 @@ import { UsageError, type Command } from './args.js';
 import { keys } from './commands/keys.js';
 import { serve } from './commands/serve.js';
 import { verify } from './commands/verify.js';
+import { ussd } from './commands/ussd.js';
 
-const commands: readonly Command[] = [serve, verify, keys];
+const commands: readonly Command[] = [serve, verify, keys, ussd];
 
 function usage(): string {
   return `mari — a mobile money and prepaid ledger whose balances can be proven

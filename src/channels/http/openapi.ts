@@ -16,6 +16,7 @@ import {
 import type { Route } from './routes.js';
 import { NAMED_SCHEMAS, errorOutput } from './schemas.js';
 import { MONEY_ERRORS } from '../../errors/money.js';
+import { CHANNELS_ERRORS } from '../../errors/channels.js';
 import { PREPAID_ERRORS } from '../../errors/prepaid.js';
 
 export const API_VERSION = '1.0.0';
@@ -50,6 +51,7 @@ export const REQUEST_ERROR_SCOPES = {
   // An area's codes are each answered by the routes that list them.
   ...routeScoped(MONEY_ERRORS),
   ...routeScoped(PREPAID_ERRORS),
+  ...routeScoped(CHANNELS_ERRORS),
 } as const satisfies Partial<Record<RequestErrorCode, Scope>>;
 
 interface Answered {
