@@ -1,10 +1,12 @@
 // The mari command line: one command per word, --help on each.
 import { UsageError, type Command } from './args.js';
 import { keys } from './commands/keys.js';
+import { migrate } from './commands/migrate.js';
+import { reconcileCommand } from './commands/reconcile.js';
 import { serve } from './commands/serve.js';
 import { verify } from './commands/verify.js';
 
-const commands: readonly Command[] = [serve, verify, keys];
+const commands: readonly Command[] = [serve, verify, keys, migrate, reconcileCommand];
 
 function usage(): string {
   return `mari — a mobile money and prepaid ledger whose balances can be proven
