@@ -2,6 +2,7 @@
 // resumable, with a progress bar and a summary (or --json).
 import { loadConfig } from '../../config.js';
 import { Importer, type ImportSummary } from '../../cutover/import.js';
+import { harareLocalToMs } from '../../cutover/harare.js';
 import { openLegacySource } from '../../cutover/open.js';
 import { openLedger } from '../../store/open.js';
 import { parse, UsageError, type Command } from '../args.js';
@@ -33,6 +34,7 @@ Kill it at any point and run it again: it continues from its last checkpoint, no
     if (Boolean(values.from) === Boolean(values['from-csv'])) throw new UsageError('give exactly one of --from and --from-csv');
     const batch_rows = values['batch-rows'] === undefined ? undefined : Number(values['batch-rows']);
     if (batch_rows !== undefined && !(Number.isInteger(batch_rows) && batch_rows >= 1 && batch_rows <= 100_000)) throw new UsageError('--batch-rows must be an integer from 1 to 100000');
+    if (values['as-of'] !== undefined && harareLocalToMs(values['as-of']) === undefined) throw new UsageError(`--as-of: '${values['as-of']}' is not a Harare local time like '2026-11-20 21:00:00'`);
     const config = loadConfig(process.env, values['data-dir'] ? { data_dir: values['data-dir'] } : {});
     const source = await openLegacySource({ from: values.from, from_csv: values['from-csv'] });
     const handle = await openLedger({ dataDir: config.data_dir });
