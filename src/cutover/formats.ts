@@ -14,7 +14,8 @@ export const LEGACY_ACCOUNTS = 'legacy_accounts';
 export const MIGRATION = 'migration';
 export const MIGRATION_FINDINGS = 'migration_findings';
 export const SERVICE_CATALOG = 'legacy_service_menu';
-export const VOUCHERS = 'prepaid_vouchers';
+/** Migrated vouchers, apart from prepaid's own `prepaid_vouchers` until the two formats are one (see README). */
+export const VOUCHERS = 'legacy_vouchers';
 
 /** Party ids of migrated owners: never the MSISDN (numbers collide and move). */
 export const partyIds = {
@@ -37,8 +38,6 @@ export const overdraftId = (account_id: string) => `overdraft:${account_id}`.sli
 /** The migration's counter-accounts, one per asset: openings come from one, drift is booked against the other. */
 export const migrationOpeningId = (asset: string) => systemId('migration_opening', asset);
 export const legacySuspenseId = (asset: string) => systemId('legacy_suspense', asset);
-/** A bundle lot (prepaid's `lot:` ids) for one legacy bucket. */
-export const bucketLotId = (bucket_id: string) => `lot:legacy.${bucket_id}`;
 /** Airtime of a subscriber whose number is registered twice: kept apart from the line until an operator settles it. */
 export const heldAirtimeId = (sub_id: string, currency: Currency) => `held:airtime:sub.${sub_id}:${currency}`;
 
@@ -83,12 +82,12 @@ export function lotAccount(id: string, asset: string): AccountInput {
 
 export { walletId };
 
-/** What a `legacy_accounts` document says of a legacy wallet (key `w:<wallet_id padded>`). */
+/** What mari holds for one legacy wallet. */
 export interface LegacyWalletRecord {
   table: 'wallet';
   id: string;
   account_id: string;
-  /** Present once a legacy negative balance had to be held apart (bounded wallets only). */
+  /** Where a legacy negative balance is held (bounded wallets); the account exists only if one was. */
   overdraft_id: string;
   owner_type: string;
   owner_ref: string;
@@ -97,7 +96,7 @@ export interface LegacyWalletRecord {
   msisdn: Msisdn | null;
 }
 
-/** What a `legacy_accounts` document says of a legacy prepaid bucket (key `b:<bucket_id padded>`). */
+/** What mari holds for one legacy prepaid bucket. */
 export interface LegacyBucketRecord {
   table: 'prepaid_bucket';
   id: string;
@@ -113,12 +112,45 @@ export interface LegacyBucketRecord {
   held: boolean;
 }
 
-export const walletKey = (wallet_id: string | number) => `w:${String(wallet_id).padStart(12, '0')}`;
-export const bucketKey = (bucket_id: string | number) => `b:${String(bucket_id).padStart(14, '0')}`;
+export type LegacyRecord = LegacyWalletRecord | LegacyBucketRecord;
 
-export function legacyAccountDocument(record: LegacyWalletRecord | LegacyBucketRecord): DocumentWrite {
-  const key = record.table === 'wallet' ? walletKey(record.id) : bucketKey(record.id);
-  return { collection: LEGACY_ACCOUNTS, key, tag: record.account_id, value: JSON.stringify(record) };
+/**
+ * Legacy identity is kept per range of RANGE_WIDTH legacy keys, one document per range (key
+ * `w:<range>` or `b:<range>`): a million accounts are a few thousand documents, written once
+ * each during an import and read in seconds by reconcile, where one document per account
+ * would be millions of writes and reads.
+ */
+export const RANGE_WIDTH = 1024;
+export const rangeKey = (table: 'wallet' | 'prepaid_bucket', range: number) => `${table === 'wallet' ? 'w' : 'b'}:${String(range).padStart(10, '0')}`;
+
+export interface RangeDocument {
+  table: 'wallet' | 'prepaid_bucket';
+  range: number;
+  width: number;
+  records: Record<string, LegacyRecord>;
+}
+
+export function rangeDocument(doc: RangeDocument): DocumentWrite {
+  return { collection: LEGACY_ACCOUNTS, key: rangeKey(doc.table, doc.range), tag: doc.table, value: JSON.stringify(doc) };
+}
+
+/** The record of one legacy wallet or bucket, for support and tests. */
+export async function legacyRecord(store: { document(c: string, k: string): Promise<{ value: string } | undefined> }, table: 'wallet' | 'prepaid_bucket', id: string | number): Promise<LegacyRecord | undefined> {
+  const doc = await store.document(LEGACY_ACCOUNTS, rangeKey(table, Math.floor(Number(id) / RANGE_WIDTH)));
+  return doc ? (JSON.parse(doc.value) as RangeDocument).records[String(id)] : undefined;
+}
+
+/** Prepaid's lot document (collection `prepaid_lots`), for a migrated bundle bucket. */
+export const PREPAID_LOTS = 'prepaid_lots';
+export const prepaidLotId = (bucket_id: string) => `lot:m:${bucket_id}`;
+export const PREPAID_MIGRATION_CODE = 505;
+
+export function prepaidLotDocument(lot: { id: string; msisdn: Msisdn; service: 'data' | 'voice' | 'sms'; asset: string; name: string; units: bigint; created_at_ns: bigint; expires_at_ns: bigint }): DocumentWrite {
+  const doc = {
+    id: lot.id, msisdn: lot.msisdn, service: lot.service, asset: lot.asset, bundle_code: null, name: lot.name, units: lot.units.toString(),
+    created_at: lot.created_at_ns.toString(), expires_at: lot.expires_at_ns.toString(), window: null, low_notified: false, expiry_notified: false, state: 'active',
+  };
+  return { collection: PREPAID_LOTS, key: lot.id, tag: 'active', value: JSON.stringify(doc) };
 }
 
 /**
@@ -133,9 +165,10 @@ export function legacyPinDocument(party_id: string, md5hex: string, now: Date): 
 
 // Voucher PINs: 16 digits (about 53 bits), hashed with scrypt under a fixed salt so that a PIN
 // typed at recharge finds its voucher by hash. The cost is lower than a subscriber PIN's: the
-// PIN's own entropy is what resists an offline search (2^53 tries at 1 ms each), and half a
-// million vouchers must hash within a migration window.
-export const VOUCHER_PIN_SCRYPT = Object.freeze({ N: 1 << 10, r: 8, p: 1, keylen: 32, salt: 'mari-voucher-pin-v1' });
+// PIN's own entropy is what resists an offline search (2^53 tries at ~0.5 ms each is about
+// 140,000 core-years), and the redeemable vouchers of a million subscribers must hash within a
+// migration window on two cores.
+export const VOUCHER_PIN_SCRYPT = Object.freeze({ N: 1 << 8, r: 8, p: 1, keylen: 32, salt: 'mari-voucher-pin-v1' });
 const scryptAsync = promisify(crypto.scrypt) as (password: string, salt: string, keylen: number, options: crypto.ScryptOptions) => Promise<Buffer>;
 
 export async function hashVoucherPin(pin: string): Promise<string> {

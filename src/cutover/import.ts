@@ -20,8 +20,9 @@ import type { DocumentWrite } from '../store/store.js';
 import { loadContext, walletRole, type LegacyContext } from './context.js';
 import { formatDecimal, parseDecimal } from './decimal.js';
 import {
-  MIGRATION, MIGRATION_FINDINGS, MigrationCode, SERVICE_CATALOG, TXN_TYPE_CODE, bucketLotId, hashVoucherPin, heldAirtimeId,
-  legacyAccountDocument, legacyPinDocument, legacySuspenseId, lotAccount, migrationOpeningId, overdraftAccount, overdraftId,
+  MIGRATION, MIGRATION_FINDINGS, MigrationCode, SERVICE_CATALOG, TXN_TYPE_CODE, hashVoucherPin, heldAirtimeId, LEGACY_ACCOUNTS,
+  PREPAID_MIGRATION_CODE, RANGE_WIDTH, legacyPinDocument, prepaidLotDocument, prepaidLotId, rangeDocument, rangeKey,
+  type LegacyRecord, type RangeDocument, legacySuspenseId, lotAccount, migrationOpeningId, overdraftAccount, overdraftId,
   partyIds, systemAccount, voucherDocument, walletAccount, airtimeAccountOf, type VoucherRecord,
 } from './formats.js';
 import { harareLocalToIso, harareLocalToMs } from './harare.js';
@@ -128,6 +129,13 @@ export interface ImportSummary extends Checkpoint {
 
 const CHECKPOINT_KEY = 'import';
 
+/**
+ * Writer options for a ledger opened to import into. Nearly every account changes in every
+ * batch, so a balance checkpoint each second would rewrite them all again and again; the import
+ * keeps its own checkpoints, and the ledger's (which only bounds start-up replay) can wait.
+ */
+export const IMPORT_WRITER = Object.freeze({ checkpoint_interval_ms: 60_000 });
+
 export async function readCheckpoint(handle: LedgerHandle): Promise<Checkpoint | undefined> {
   const doc = await handle.store.document(MIGRATION, CHECKPOINT_KEY);
   return doc ? (JSON.parse(doc.value) as Checkpoint) : undefined;
@@ -159,6 +167,45 @@ function balanceOf(ctx: Pick<CommandContext, 'ledger'>, id: string): bigint {
   return account ? account.credits_posted - account.debits_posted : 0n;
 }
 
+/**
+ * The legacy-identity documents of one table, a document per range of keys. Rows arrive in key
+ * order, so only the ranges of the batches in flight are held; a range is loaded from the store
+ * before a batch first touches it (it may hold records from an earlier run) and dropped once the
+ * import is past it.
+ */
+class RangeBook {
+  private readonly ranges = new Map<number, RangeDocument>();
+  private readonly touched = new Set<number>();
+
+  constructor(private readonly table: 'wallet' | 'prepaid_bucket', private readonly handle: LedgerHandle) {}
+
+  /** Outside the writer, before submitting a batch with these keys. */
+  async preload(keys: readonly number[]): Promise<void> {
+    for (const range of new Set(keys.map((key) => Math.floor(key / RANGE_WIDTH)))) {
+      if (this.ranges.has(range)) continue;
+      const doc = await this.handle.store.document(LEGACY_ACCOUNTS, rangeKey(this.table, range));
+      this.ranges.set(range, doc ? (JSON.parse(doc.value) as RangeDocument) : { table: this.table, range, width: RANGE_WIDTH, records: {} });
+    }
+  }
+
+  add(record: LegacyRecord): void {
+    const range = Math.floor(Number(record.id) / RANGE_WIDTH);
+    const doc = this.ranges.get(range);
+    assert.ok(doc, `range ${range} of ${this.table} was loaded before its batch`);
+    doc.records[record.id] = record;
+    this.touched.add(range);
+  }
+
+  /** Inside the writer: the documents of the ranges this batch changed; ranges below `last` are done. */
+  flush(last: number): DocumentWrite[] {
+    const documents = [...this.touched].map((range) => rangeDocument(this.ranges.get(range)!));
+    this.touched.clear();
+    const current = Math.floor(last / RANGE_WIDTH);
+    for (const range of this.ranges.keys()) if (range < current) this.ranges.delete(range);
+    return documents;
+  }
+}
+
 /** The import of one source into one ledger; `run()` does or resumes the work. */
 export class Importer {
   private checkpoint!: Checkpoint;
@@ -174,6 +221,10 @@ export class Importer {
   /** Subscribers whose main airtime balance was imported in this run (a second one becomes a lot). */
   private readonly mainAirtime = new Set<number>();
   private readonly closedReported = new Set<number>();
+  /** PIN hashes of redeemable vouchers, computed in the background from the start (scrypt is the slowest part). */
+  private prehashed: Promise<Map<string, string>> | undefined;
+  private walletBook!: RangeBook;
+  private bucketBook!: RangeBook;
   /** Parties created by this run: in a delta, only their wallets are new. */
   private readonly newParties = new Set<string>();
 
@@ -208,7 +259,13 @@ export class Importer {
       };
     }
     this.secondsBefore = this.checkpoint.seconds;
+    this.walletBook = new RangeBook('wallet', this.options.handle);
+    this.bucketBook = new RangeBook('prepaid_bucket', this.options.handle);
     if (this.checkpoint.phase === 'done') return this.summary(false);
+    if (this.checkpoint.pass === 1 && PHASES.indexOf(this.checkpoint.phase) <= PHASES.indexOf('vouchers')) {
+      this.prehashed = this.prehashVouchers();
+      this.prehashed.catch(() => undefined); // awaited (and its error thrown) in the vouchers phase
+    }
     this.context = await loadContext(this.options.source);
     if (this.checkpoint.pass === 1 && this.checkpoint.phase === 'parties' && this.checkpoint.after === null) await this.submit((ctx) => this.createSystemAccounts(ctx));
     while ((this.checkpoint.phase as Phase) !== 'done') {
@@ -303,7 +360,10 @@ export class Importer {
     }, ids);
     switch (phase) {
       case 'parties': return account((ctx) => this.parties(ctx, rows));
-      case 'wallets': return account((ctx) => this.wallets(ctx, rows));
+      case 'wallets': {
+        await this.walletBook.preload(rows.map((row) => Number(row[0])));
+        return account((ctx) => this.wallets(ctx, rows));
+      }
       case 'opening': {
         const transfers = this.openings(rows);
         return account((ctx) => this.book(ctx, transfers), transfers.map((t) => t.id));
@@ -313,7 +373,10 @@ export class Importer {
         return account((ctx) => this.replay(ctx, planned), planned.flatMap((p) => p.transfers.map((t) => t.id)));
       }
       case 'drift': return account((ctx) => this.drift(ctx, rows));
-      case 'buckets': return account((ctx) => this.buckets(ctx, rows));
+      case 'buckets': {
+        await this.bucketBook.preload(rows.map((row) => Number(row[0])));
+        return account((ctx) => this.buckets(ctx, rows));
+      }
       case 'vouchers': {
         const vouchers = await this.vouchers(rows);
         return account((ctx) => this.put(ctx, vouchers));
@@ -406,13 +469,13 @@ export class Importer {
       const cur = currency as Currency;
       accounts.push(walletAccount(role.account_id, cur, role.code));
       const msisdn = owner_type === 'SUBSCRIBER' ? this.context.msisdnOf.get(Number(owner_ref)) ?? null : null;
-      documents.push(legacyAccountDocument({
+      this.walletBook.add({
         table: 'wallet', id: wallet_id, account_id: role.account_id, overdraft_id: overdraftId(role.account_id),
         owner_type, owner_ref, party_id: role.party_id, currency: cur, msisdn: msisdn as Msisdn | null,
-      }));
+      });
     }
     this.createAccounts(ctx, accounts);
-    this.put(ctx, documents);
+    this.put(ctx, [...documents, ...this.walletBook.flush(Number(rows[rows.length - 1][0]))]);
   }
 
   // ---- opening balances -------------------------------------------------------------------------
@@ -636,30 +699,42 @@ export class Importer {
       const msisdn = this.context.msisdnOf.get(sub) ?? null;
       const held = this.context.collided.has(sub) || msisdn === null;
       const main = kind === 'AIRTIME' && bundle_name === null && expires_at === null && !this.mainAirtime.has(sub);
+      // Prepaid's own ids and codes (lot:m:<id>, mig:<service>:<id>), so prepaid finds and charges what was brought.
+      const service = kind!.toLowerCase();
       let account: AccountInput;
       if (main && !held) account = airtimeAccountOf(msisdn!, 'USD');
       else if (main) account = { id: heldAirtimeId(sub_id!, 'USD'), asset: airtimeAsset('USD'), code: AccountCode.migration_held, flags: AccountFlag.debits_must_not_exceed_credits, user_data: `held: number registered twice (legacy subscriber ${sub_id})` };
-      else account = lotAccount(bucketLotId(bucket_id!), asset);
+      else account = lotAccount(prepaidLotId(bucket_id!), asset);
       if (main) this.mainAirtime.add(sub);
       if (held) counters.held_buckets += 1;
-      const current = balanceOf(ctx, account.id);
-      if (pass > 1 && ctx.ledger.accounts.has(account.id) && current === units) continue;
+      const exists = ctx.ledger.accounts.has(account.id);
+      const current = exists ? balanceOf(ctx, account.id) : 0n;
+      if (pass > 1 && exists && current === units) continue;
       accounts.push(account);
-      const change = units - (ctx.ledger.accounts.has(account.id) ? current : 0n);
-      const id = pass === 1 ? `mig:bucket:${bucket_id}` : `mig:bucket:${bucket_id}:${pass}`;
+      const change = units - current;
+      const id = pass === 1 ? `mig:${service}:${bucket_id}` : `mig:${service}:${bucket_id}:${pass}`;
       if (change !== 0n) {
-        const base = { id, asset, code: MigrationCode.opening, user_data: `legacy prepaid_bucket ${bucket_id}`, amount: change < 0n ? -change : change };
+        const base = { id, asset, code: PREPAID_MIGRATION_CODE, user_data: `legacy prepaid_bucket ${bucket_id}`, amount: change < 0n ? -change : change };
         transfers.push(change > 0n ? { ...base, debit_account_id: migrationOpeningId(asset), credit_account_id: account.id } : { ...base, debit_account_id: account.id, credit_account_id: migrationOpeningId(asset) });
       }
       if (pass === 1) {
         counters.buckets_imported += 1;
         addTo(counters.bucket_totals, kind!, units4, 4);
       }
-      documents.push(legacyAccountDocument({
+      if (!main && !held && kind !== 'AIRTIME' && !exists) {
+        // A bundle prepaid can charge; a bucket that never expired in legacy gets ten years.
+        const expires_at_ns = BigInt(expiresMs ?? this.asOfMs + 10 * 365 * 86_400_000) * 1_000_000n;
+        documents.push(prepaidLotDocument({
+          id: account.id, msisdn: msisdn!, service: service as 'data' | 'voice' | 'sms', asset, name: bundle_name ?? kind!, units,
+          created_at_ns: BigInt(this.now().getTime()) * 1_000_000n, expires_at_ns,
+        }));
+      }
+      this.bucketBook.add({
         table: 'prepaid_bucket', id: bucket_id!, account_id: account.id, kind: kind!, asset, sub_id: sub_id!, msisdn: msisdn as Msisdn | null,
         bundle_name, expires_at: expiresMs === null ? null : new Date(expiresMs).toISOString(), held,
-      }));
+      });
     }
+    documents.push(...this.bucketBook.flush(Number(rows[rows.length - 1][0])));
     this.createAccounts(ctx, accounts);
     this.book(ctx, transfers);
     this.put(ctx, documents);
@@ -667,15 +742,27 @@ export class Importer {
 
   // ---- vouchers and the service catalog ---------------------------------------------------------
 
+  private async prehashVouchers(): Promise<Map<string, string>> {
+    const hashes = new Map<string, string>();
+    for await (const rows of this.options.source.batches('voucher', { after: this.checkpoint.phase === 'vouchers' ? this.checkpoint.after ?? undefined : undefined, batch_rows: 2000 })) {
+      // Two at a time: the pool's other threads and the cores are the import's too.
+      await mapLimited(rows.filter((row) => row[4] === 'NEW'), 2, async ([serial, pin]) => {
+        hashes.set(serial!, await hashVoucherPin(pin!));
+      });
+    }
+    return hashes;
+  }
+
   /** Hashes each redeemable voucher's PIN (off the writer, on libuv's pool); a plaintext PIN is never written. */
   private async vouchers(rows: Row[]): Promise<DocumentWrite[]> {
     const counters = this.checkpoint.counters;
+    const prehashed = this.prehashed ? await this.prehashed : new Map<string, string>();
     const records = await mapLimited(rows, 8, async ([serial, pin, face_value, currency, status, used_by, used_at, expires_at]): Promise<VoucherRecord> => {
       const expiresMs = harareLocalToMs(`${expires_at} 23:59:59`);
       assert.ok(expiresMs !== undefined, `voucher ${serial}: expires_at '${expires_at}' is not a date`);
       const state = status === 'NEW' && expiresMs > this.asOfMs ? 'new' : status === 'USED' ? 'used' : 'expired';
       return {
-        serial: serial!, pin_hash: state === 'new' ? await hashVoucherPin(pin!) : null, face_value: face_value!, currency: currency as Currency,
+        serial: serial!, pin_hash: state === 'new' ? prehashed.get(serial!) ?? await hashVoucherPin(pin!) : null, face_value: face_value!, currency: currency as Currency,
         status: state, used_by: used_by ? partyIds.subscriber(used_by) : null, used_at: used_at ? harareLocalToIso(used_at, `voucher ${serial} used_at`) : null,
         expires_at: new Date(expiresMs).toISOString(), legacy: { table: 'voucher', id: serial! },
       };

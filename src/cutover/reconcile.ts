@@ -6,7 +6,7 @@
 import type { Account } from '../ledger/types.js';
 import type { LedgerHandle } from '../store/open.js';
 import { formatDecimal, parseDecimal } from './decimal.js';
-import { LEGACY_ACCOUNTS, MIGRATION_FINDINGS, type LegacyBucketRecord, type LegacyWalletRecord } from './formats.js';
+import { LEGACY_ACCOUNTS, MIGRATION_FINDINGS, RANGE_WIDTH, type LegacyBucketRecord, type LegacyWalletRecord, type RangeDocument } from './formats.js';
 import { harareLocalToMs, msToHarareLocal } from './harare.js';
 import { readCheckpoint } from './import.js';
 import { checksumOf, type ComparedTable, type LegacySource, type RangeChecksum, type Row } from './source.js';
@@ -64,8 +64,6 @@ export interface ReconcileReport {
   known: KnownDifference[];
 }
 
-/** Legacy keys per checksum range: small enough that a differing range is cheap to read whole. */
-const RANGE_WIDTH = 1024;
 
 /** One comparable item of the mari side, by legacy key. */
 interface MariItem {
@@ -131,10 +129,16 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
   return report;
 }
 
+/** Every legacy record of a table, from its range documents. */
+async function* records<R>(handle: LedgerHandle, prefix: 'w:' | 'b:'): AsyncIterable<R> {
+  for await (const doc of handle.store.documents(LEGACY_ACCOUNTS, { prefix })) {
+    yield* Object.values((JSON.parse(doc.value) as RangeDocument).records) as R[];
+  }
+}
+
 async function mariWallets(handle: LedgerHandle, accounts: ReadonlyMap<string, Account>): Promise<Map<number, MariItem>> {
   const items = new Map<number, MariItem>();
-  for await (const doc of handle.store.documents(LEGACY_ACCOUNTS, { prefix: 'w:' })) {
-    const record = JSON.parse(doc.value) as LegacyWalletRecord;
+  for await (const record of records<LegacyWalletRecord>(handle, 'w:')) {
     const account = accounts.get(record.account_id);
     if (!account) continue; // its legacy row shows it missing
     const value = signedBalance(account) + signedBalance(accounts.get(record.overdraft_id));
@@ -146,8 +150,7 @@ async function mariWallets(handle: LedgerHandle, accounts: ReadonlyMap<string, A
 
 async function mariBuckets(handle: LedgerHandle, accounts: ReadonlyMap<string, Account>): Promise<Map<number, MariItem>> {
   const items = new Map<number, MariItem>();
-  for await (const doc of handle.store.documents(LEGACY_ACCOUNTS, { prefix: 'b:' })) {
-    const record = JSON.parse(doc.value) as LegacyBucketRecord;
+  for await (const record of records<LegacyBucketRecord>(handle, 'b:')) {
     const account = accounts.get(record.account_id);
     if (!account) continue;
     // Whole units in mari, four decimals in legacy: compare in legacy's form.
