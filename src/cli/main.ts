@@ -1,11 +1,13 @@
 // The mari command line: one command per word, --help on each.
 import { UsageError, type Command } from './args.js';
 import { keys } from './commands/keys.js';
+import { migrate } from './commands/migrate.js';
+import { reconcileCommand } from './commands/reconcile.js';
 import { serve } from './commands/serve.js';
 import { verify } from './commands/verify.js';
 import { ussd } from './commands/ussd.js';
 
-const commands: readonly Command[] = [serve, verify, keys, ussd];
+const commands: readonly Command[] = [serve, verify, keys, ussd, migrate, reconcileCommand];
 
 function usage(): string {
   return `mari — a mobile money and prepaid ledger whose balances can be proven
