@@ -40,6 +40,20 @@ export const REQUEST_ERROR_SCOPES = {
   headers_too_large: 'unrouted',
   writer_unavailable: 'write',
   internal_error: 'every',
+  // Any write may meet a maintenance window (the cutover kit's central hook).
+  maintenance: 'write',
+  try_later: 'route',
+  maintenance_until_invalid: 'route',
+  service_unknown: 'route',
+  incident_not_found: 'route',
+  incident_resolved: 'route',
+  cutover_not_started: 'route',
+  cutover_exists: 'route',
+  cutover_finished: 'route',
+  cutover_gate_failed: 'route',
+  cutover_confirmation_required: 'route',
+  cutover_window_invalid: 'route',
+  notice_campaign_not_found: 'route',
 } as const satisfies Partial<Record<RequestErrorCode, Scope>>;
 
 interface Answered {

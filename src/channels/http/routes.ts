@@ -177,7 +177,7 @@ function accountRoutes(context: RouteContext, configured: ReturnType<typeof S.co
     }),
     route({
       method: 'GET', url: '/accounts/:id', operationId: 'getAccount', summary: 'An account with its balances.', access: 'read',
-      params: S.IdParams, errors: ['account_not_found'],
+      params: S.IdParams, errors: ['account_not_found', 'try_later'],
       success: [{ status: 200, description: 'The account, as of the last commit.', schema: S.AccountOutput }],
       async handle({ params }) {
         return accountAnswer(context, { id: params.id, status: 200 });

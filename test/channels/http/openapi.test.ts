@@ -90,6 +90,10 @@ test('/openapi.json is OpenAPI 3.1 and documents every route with its parameters
       'GET /accounts/{id}', 'GET /accounts/{id}/balance', 'GET /accounts/{id}/transfers', 'GET /assets', 'GET /health',
       'GET /openapi.json', 'GET /transfers/{id}', 'POST /accounts', 'POST /accounts/batch', 'POST /transfers',
       'POST /transfers/batch', 'POST /transfers/{id}/post', 'POST /transfers/{id}/void',
+      // The cutover kit (issue 8).
+      'GET /maintenance', 'POST /maintenance', 'GET /incidents', 'POST /incidents', 'POST /incidents/{id}/updates',
+      'GET /cutover', 'POST /cutover', 'POST /cutover/advance', 'POST /cutover/decisions', 'GET /cutover/rollback', 'POST /cutover/rollback',
+      'POST /notices/maintenance', 'GET /notices/maintenance/{id}', 'GET /watch', 'POST /watch/run',
     ].sort());
     // Every documented operation answers (not route_not_found) at its path.
     for (const operation of operations) {
