@@ -38,6 +38,8 @@ export interface CutoverModuleOptions {
   limits?: Partial<SurgeLimits>;
   /** The tools the runbook's gates call; tests plug their own in, production the real ones. */
   tools?: CutoverToolsFactory;
+  /** Whether notices are paced by a timer (tests drive notices.tick themselves). Default true. */
+  timers?: boolean;
 }
 
 export function cutoverModule(options: CutoverModuleOptions = {}): ModuleFactory {
@@ -45,7 +47,7 @@ export function cutoverModule(options: CutoverModuleOptions = {}): ModuleFactory
     const maintenance = await Maintenance.open(context.handle);
     const board = await StatusBoard.open(context.handle, maintenance);
     const limiter = new EnquiryLimiter({ ...SURGE_DEFAULTS, ...limitsFromEnv(), ...options.limits });
-    const parts = await openCutover({ context, maintenance, board, tools: options.tools });
+    const parts = await openCutover({ context, maintenance, board, tools: options.tools, timers: options.timers ?? true });
     return {
       name: CUTOVER_MODULE,
       maintenance, board, limiter, ...parts,

@@ -71,6 +71,7 @@ function inAudience(party: Party, audience: Audience): boolean {
 
 export class Notices {
   private readonly campaigns = new Map<string, Campaign>();
+  private ticking: Promise<unknown> = Promise.resolve();
 
   private constructor(private readonly handle: LedgerHandle) {}
 
@@ -115,7 +116,14 @@ export class Notices {
    * reminders once their time has come, and re-sends to the undelivered. `elapsed_s` is the time
    * since the previous tick (the rate's budget). Called by a timer; tests call it directly.
    */
-  async tick(options: { now?: Date; elapsed_s: number }): Promise<number> {
+  tick(options: { now?: Date; elapsed_s: number }): Promise<number> {
+    // One tick at a time: two sweeps from one cursor would queue the same messages twice.
+    const next = this.ticking.then(() => this.tickOnce(options));
+    this.ticking = next.catch(() => undefined);
+    return next;
+  }
+
+  private async tickOnce(options: { now?: Date; elapsed_s: number }): Promise<number> {
     const now = options.now ?? new Date();
     let queued = 0;
     for (const campaign of this.campaigns.values()) {

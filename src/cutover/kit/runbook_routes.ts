@@ -36,6 +36,7 @@ interface Deps {
   maintenance: Maintenance;
   board: StatusBoard;
   tools?: CutoverToolsFactory;
+  timers: boolean;
 }
 
 function unavailable(what: string): () => Promise<GateResult> {
@@ -143,6 +144,7 @@ export async function openCutover(deps: Deps): Promise<CutoverParts> {
     lastTick = now;
   }, NOTICE_TICK_MS);
   ticker.unref();
+  if (!deps.timers) clearInterval(ticker);
   // Operator calls on the runbook run one at a time: two advances must not race through a gate.
   let queue: Promise<unknown> = Promise.resolve();
   const serial = <T>(work: () => Promise<T>): Promise<T> => {
