@@ -22,6 +22,8 @@ const ROLLBACK_CLOSED_MIN_MS = 3600_000;
 
 export interface CutoverParts {
   readonly notices: Notices;
+  /** The gates' tools as plugged in (parity is also asked for on its own). */
+  readonly tools: CutoverTools;
   readonly runbook: Runbook;
   readonly watch: Watch;
   /** The cutover under way, or the last one. */
@@ -153,7 +155,7 @@ export async function openCutover(deps: Deps): Promise<CutoverParts> {
     return next;
   };
   return {
-    notices, runbook, watch,
+    notices, runbook, watch, tools,
     current: () => state,
     serial, watchInterval,
     async close() {
@@ -267,6 +269,17 @@ export function cutoverRoutes(parts: CutoverParts): Route[] {
       params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) }), errors: ['notice_campaign_not_found'],
       success: [{ status: 200, description: 'The reach report, from delivery reports.', schema: Summary }],
       handle: async ({ params }) => ({ status: 200, body: { ...(await parts.notices.reach(params.id)) } }),
+    }),
+    route({
+      method: 'POST', url: '/parity', operationId: 'checkParity', access: 'write', writes: true,
+      summary: 'Every enabled legacy menu service must exist, be enabled in the USSD catalog and answer a smoke transaction.',
+      body: Type.Object({ from: Type.String({ minLength: 1, maxLength: 500, description: 'The legacy database, mysql://…; not stored.' }) }, { additionalProperties: false }),
+      success: [{ status: 200, description: 'The parity report (ok false names what is missing, disabled or silent).', schema: Summary }],
+      async handle({ body }) {
+        const result = await parts.tools.parity({ from: body.from });
+        const report = (result.details ?? {}) as Record<string, unknown>;
+        return { status: 200, body: { legacy_enabled: 0, present: 0, missing: [], disabled: [], smoke_failed: [], ...report, ok: result.ok, summary: result.summary } };
+      },
     }),
     route({
       method: 'GET', url: '/watch', operationId: 'getWatch', summary: 'The invariant monitors\' latest results.', access: 'read',

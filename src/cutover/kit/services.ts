@@ -31,7 +31,7 @@ export function isService(name: string): name is Service {
  * the runbook, notices, keys) are no service: they must keep working during maintenance.
  */
 const ROUTE_SERVICES: readonly (readonly [RegExp, Service | null])[] = [
-  [/^\/(maintenance|incidents|cutover|notices|status|watch|keys|openapi)/, null],
+  [/^\/(maintenance|incidents|cutover|notices|status|watch|parity|keys|openapi)/, null],
   [/voucher/, 'vouchers'],
   [/bundle/, 'bundles'],
   [/(charging|usage|reservation|session)/, 'charging'],

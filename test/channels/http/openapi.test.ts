@@ -93,7 +93,7 @@ test('/openapi.json is OpenAPI 3.1 and documents every route with its parameters
       // The cutover kit (issue 8).
       'GET /maintenance', 'POST /maintenance', 'GET /incidents', 'POST /incidents', 'POST /incidents/{id}/updates',
       'GET /cutover', 'POST /cutover', 'POST /cutover/advance', 'POST /cutover/decisions', 'GET /cutover/rollback', 'POST /cutover/rollback',
-      'POST /notices/maintenance', 'GET /notices/maintenance/{id}', 'GET /watch', 'POST /watch/run',
+      'POST /notices/maintenance', 'GET /notices/maintenance/{id}', 'GET /watch', 'POST /watch/run', 'POST /parity',
     ].sort());
     // Every documented operation answers (not route_not_found) at its path.
     for (const operation of operations) {
