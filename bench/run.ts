@@ -3,6 +3,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   ledger: () => import('./ledger.js'),
   http: () => import('./http.js'),
   surge: () => import('./surge.js'),
+  postgres: () => import('./postgres.js'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -19,6 +19,8 @@ const ApiKeySchema = Type.Object(
 export const ConfigSchema = Type.Object(
   {
     data_dir: Type.String({ minLength: 1, default: './data' }),
+    /** The ledger's store: absent for SQLite in data_dir, or a postgres:// URL (several hosts allowed). */
+    store: Type.Optional(Type.String({ pattern: '^postgres(ql)?://.+' })),
     port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
     host: Type.String({ minLength: 1, default: '127.0.0.1' }),
     log_level: Type.Union(
@@ -33,6 +35,8 @@ export const ConfigSchema = Type.Object(
     commit_events_max: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 16_384 }),
     /** Keys accepted besides those in the key file, e.g. for a first operator before any key exists. */
     api_keys: Type.Array(ApiKeySchema, { maxItems: 64, default: [] }),
+    /** Mobile money fees, commissions and limits (JSON); empty means the default tariffs/default.json. */
+    tariff_file: Type.String({ default: '' }),
   },
   { additionalProperties: false },
 );
@@ -41,8 +45,9 @@ export type Config = Static<typeof ConfigSchema>;
 export type ConfigApiKey = Config['api_keys'][number];
 
 /** Environment variable for each setting. */
-export const CONFIG_ENV: { readonly [K in keyof Config]: string } = Object.freeze({
+export const CONFIG_ENV: { readonly [K in keyof Config]-?: string } = Object.freeze({
   data_dir: 'MARI_DATA_DIR',
+  store: 'MARI_STORE',
   port: 'PORT',
   host: 'HOST',
   log_level: 'MARI_LOG_LEVEL',
@@ -52,6 +57,7 @@ export const CONFIG_ENV: { readonly [K in keyof Config]: string } = Object.freez
   page_size_max: 'MARI_PAGE_SIZE_MAX',
   commit_events_max: 'MARI_COMMIT_EVENTS_MAX',
   api_keys: 'MARI_API_KEYS',
+  tariff_file: 'MARI_TARIFF_FILE',
 });
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Readonly<Config> {
@@ -99,9 +105,9 @@ function checkRelations(config: Config): void {
   }
 }
 
-/** The bad value, except under api_keys: an error message must not carry a key. */
+/** The bad value, except under api_keys and store: an error message must not carry a key or a password. */
 function shown(path: string, value: unknown): string {
-  return path.startsWith('/api_keys') ? '' : ` (got ${JSON.stringify(value)})`;
+  return path.startsWith('/api_keys') || path.startsWith('/store') ? '' : ` (got ${JSON.stringify(value)})`;
 }
 
 /** Names the setting (and its environment variable) without echoing secrets such as api_keys. */

@@ -7,6 +7,8 @@ import type { Config } from './config.js';
 import type { Route } from './channels/http/routes.js';
 import type { LedgerHandle } from './store/open.js';
 import { cutoverModule } from './cutover/kit/module.js';
+import { openMoney } from './products/money/index.js';
+import { prepaidModule } from './products/prepaid/module.js';
 
 export interface ProductModule {
   readonly name: string;
@@ -29,7 +31,7 @@ export interface PlatformContext {
 export type ModuleFactory = (context: PlatformContext) => Promise<ProductModule>;
 
 // The cutover kit last: it looks the others up when it needs them and closes first.
-export const MODULES: ModuleFactory[] = [cutoverModule()];
+export const MODULES: ModuleFactory[] = [openMoney, prepaidModule, cutoverModule()];
 
 export interface Platform {
   handle: LedgerHandle;

@@ -83,6 +83,12 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
     readonly ledger: Ledger,
     readonly store: Store,
     private readonly options: WriterOptions = WRITER_DEFAULTS,
+    /**
+     * Why this process may not write now (a standby on a shared database: another process holds
+     * the writer role), or undefined. While it answers, requests are refused with it and nothing
+     * runs; promote() starts the writer once the role is held.
+     */
+    private readonly gate?: () => RequestError | undefined,
   ) {
     super();
     for (const account of ledger.replayed) this.dirty.add(account);
@@ -128,12 +134,17 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
       operation.reject(new RequestError('writer_unavailable'));
       return;
     }
+    const refusal = this.gate?.();
+    if (refusal) {
+      operation.reject(refusal);
+      return;
+    }
     this.queue.push(operation);
     this.schedule(false);
   }
 
   private schedule(force: boolean): void {
-    if (this.draining) return;
+    if (this.draining || this.gate?.()) return;
     this.draining = true;
     this.idle = new Promise((resolve) => setImmediate(() => this.drain(force).finally(resolve)));
   }
@@ -259,6 +270,18 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
     }
   }
 
+  /**
+   * A standby became the writer: the ledger has replayed everything committed before (by the
+   * previous writer), so the accounts it replayed join the next checkpoint, and expiries start.
+   */
+  promote(): void {
+    for (const account of this.ledger.replayed) this.dirty.add(account);
+    this.ledger.replayed.clear();
+    this.lastCheckpointMs = 0;
+    this.armExpiryTimer();
+    if (this.expiryDue()) this.schedule(true);
+  }
+
   /** Resolves once every batch applied so far is durable: reads wait on it to show only committed state. */
   settled(): Promise<void> {
     return this.lastCommit;
@@ -285,7 +308,7 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
   private armExpiryTimer(): void {
     clearTimeout(this.expiryTimer);
     const next = this.ledger.nextExpiry();
-    if (next === undefined || this.failure || this.closed) return;
+    if (next === undefined || this.failure || this.closed || this.gate?.()) return;
     const delay_ms = Math.max(0, Math.min(3_600_000, Number(next / 1_000_000n) - Date.now() + 1));
     this.expiryTimer = setTimeout(() => this.schedule(true), delay_ms);
     this.expiryTimer.unref();
@@ -312,7 +335,8 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
     clearTimeout(this.expiryTimer);
     await this.idle;
     await this.lastCommit;
-    if (this.failure) return;
+    // A standby never wrote: it has nothing to finish and no checkpoint to write.
+    if (this.failure || this.gate?.()) return;
     await this.flush();
     await this.lastCommit;
   }

@@ -509,7 +509,7 @@ async function runStore(ops: readonly Op[], checkpoint_interval_ms: number): Pro
     assertMatchesModel(model, ledger.accounts, ledger.pending.keys(), where);
     const db = (store as SqliteStore).db;
     // One read transaction: a consistent snapshot even if the commit thread is writing (as the CLI does it).
-    const report = db.transaction(() => verifyJournal(store.verifySource()))();
+    const report = db.transaction(() => verifyJournal((store as SqliteStore).verifySource()))();
     assert.ok(report.ok, `${where}: verify: ${JSON.stringify(report.failure)}`);
     const count = Number((db.prepare('SELECT count(*) AS n FROM transfers').get() as { n: bigint }).n);
     assert.equal(count, model.transfers.size + expiredTotal, `${where}: stored transfers`);

@@ -13,6 +13,7 @@ import { openLegacyDb } from './legacy_db.js';
 import { CUTOVERS, Runbook, cutoverSummary, newCutover, type CutoverEffects, type CutoverState, type CutoverTools, type GateResult } from './runbook.js';
 import { SERVICES } from './services.js';
 import type { StatusBoard } from './status.js';
+import { SqliteStore } from '../../store/sqlite.js';
 import { Watch, chargingMonitor, conservationMonitor, verifyMonitor } from './watch.js';
 
 const NOTICE_TICK_MS = 1000;
@@ -119,6 +120,8 @@ export async function openCutover(deps: Deps): Promise<CutoverParts> {
     transfersSince(timestamp, limit) {
       let count = 0;
       const ids: string[] = [];
+      // The embedded store reads its journal by time; PostgreSQL's journal is listed with SQL (README).
+      if (!(handle.store instanceof SqliteStore)) return { count: -1, ids };
       for (const record of handle.store.verifySource().records(timestamp + 1n, handle.ledger.lastTimestamp)) {
         if (record.kind !== 'transfer') continue;
         count++;

@@ -5,7 +5,6 @@
 // redeemed against recharges) are plugged in by whoever owns that data.
 import { available } from '../../ledger/types.js';
 import { AccountCode } from '../../products/accounts.js';
-import { verifyJournal } from '../../ledger/verify.js';
 import type { LedgerHandle } from '../../store/open.js';
 import type { StatusBoard } from './status.js';
 import type { Service } from './services.js';
@@ -49,7 +48,7 @@ export function verifyMonitor(handle: LedgerHandle): Monitor {
     name: 'verify', services: ['send_money', 'airtime', 'bundles', 'charging', 'ledger_api'],
     async check() {
       await handle.writer.settled();
-      const report = verifyJournal(handle.store.verifySource());
+      const report = await handle.store.verify();
       return report.ok
         ? { ok: true, summary: `${report.entries} entries, ${report.transfers} transfers verify` }
         : { ok: false, summary: `${report.failure!.check}: ${report.failure!.message}`, details: report.failure };

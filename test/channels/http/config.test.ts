@@ -8,6 +8,7 @@ test('defaults', () => {
   assert.deepEqual({ ...config }, {
     data_dir: './data', port: 8080, host: '127.0.0.1', log_level: 'info', body_bytes_max: 4 * 1024 * 1024,
     batch_events_max: 8190, page_size_default: 50, page_size_max: 1000, commit_events_max: 16384, api_keys: [],
+    tariff_file: '',
   });
   assert.ok(Object.isFrozen(config));
   assert.ok(Object.isFrozen(config.api_keys));
