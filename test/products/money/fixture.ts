@@ -6,7 +6,6 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { RequestError } from '../../../src/errors/registry.js';
-import { verifyJournal } from '../../../src/ledger/verify.js';
 import { openLedger, type LedgerHandle } from '../../../src/store/open.js';
 import { MoneyModule } from '../../../src/products/money/module.js';
 import { Tariff } from '../../../src/products/money/tariff.js';
@@ -90,7 +89,7 @@ export async function refused(work: Promise<unknown>, code: string, details?: un
 /** The journal verifies and every asset sums to zero (pending and posted). */
 export async function assertProven(f: MoneyFixture): Promise<void> {
   await f.handle.writer.settled();
-  const report = verifyJournal(f.handle.store.verifySource());
+  const report = await f.handle.store.verify();
   assert.equal(report.ok, true, JSON.stringify(report.failure));
   const sums = new Map<string, bigint>();
   for (const a of f.handle.ledger.accounts.values()) {
