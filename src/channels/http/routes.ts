@@ -124,6 +124,9 @@ async function accountOf(context: RouteContext, id: string): Promise<Account> {
  */
 async function accountWithBalances(context: RouteContext, id: string): Promise<{ account: Account; balances: Balances }> {
   const { writer, ledger, store } = context.handle;
+  // An account no commit in flight has touched shows its committed balances in memory: no wait, no read.
+  const known = ledger.accounts.get(id);
+  if (known !== undefined && writer.isSettled(known)) return { account: known, balances: snapshot(known) };
   const settled = writer.settled();
   await settled;
   const account = ledger.accounts.get(id);

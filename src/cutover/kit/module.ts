@@ -85,7 +85,12 @@ function registerPublic(app: FastifyInstance, parts: { maintenance: Maintenance;
       }
       return;
     }
-    const customer = enquiryCustomer(request.method, url, request.params);
+  });
+  // The limiter runs once the body is parsed: a PIN balance enquiry names its MSISDN in the body.
+  app.addHook('preHandler', async function enquirySurge(request: FastifyRequest, reply: FastifyReply) {
+    const url = request.routeOptions.url;
+    if (url === undefined) return;
+    const customer = enquiryCustomer({ method: request.method, url, params: request.params, body: request.body });
     if (customer === undefined) return;
     try {
       parts.limiter.admit(customer);

@@ -32,6 +32,11 @@ export function isService(name: string): name is Service {
  */
 const ROUTE_SERVICES: readonly (readonly [RegExp, Service | null])[] = [
   [/^\/(maintenance|incidents|cutover|notices|status|watch|parity|keys|openapi)/, null],
+  // Balance enquiries and statements (PIN-checked, so they write a lockout counter) stay open,
+  // and so do the migration's imports: the delta is imported while customers are kept out.
+  [/(balance|statement)s?$/, null],
+  [/\/import$/, null],
+  [/^\/money\/pay/, 'merchant'],
   [/voucher/, 'vouchers'],
   [/bundle/, 'bundles'],
   [/(charging|usage|reservation|session)/, 'charging'],
