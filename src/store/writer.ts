@@ -68,6 +68,8 @@ export interface CommitStats {
 export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats] }> {
   private readonly queue: Operation[] = [];
   private readonly dirty = new Set<Account>();
+  /** Accounts changed by batches not yet durable, with how many such batches: reads of the others need not wait. */
+  private readonly unsettled = new Map<Account, number>();
   private draining = false;
   private failure: Error | undefined;
   private lastCheckpointMs = Date.now();
@@ -231,6 +233,8 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
       this.lastCheckpointMs = now;
     }
     const records = batch.records.length;
+    const touched = [...batch.dirty];
+    for (const account of touched) this.unsettled.set(account, (this.unsettled.get(account) ?? 0) + 1);
     const settled = committed.then(
       () => {
         this.emit('commit', { events, records, commit_ms: performance.now() - started });
@@ -241,7 +245,14 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
         refuse();
         this.stop(error);
       },
-    ).finally(() => this.commits.splice(this.commits.indexOf(settled), 1));
+    ).finally(() => {
+      this.commits.splice(this.commits.indexOf(settled), 1);
+      for (const account of touched) {
+        const batches = this.unsettled.get(account)! - 1;
+        if (batches === 0) this.unsettled.delete(account);
+        else this.unsettled.set(account, batches);
+      }
+    });
     this.commits.push(settled);
     this.lastCommit = settled;
   }
@@ -280,6 +291,14 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
     this.lastCheckpointMs = 0;
     this.armExpiryTimer();
     if (this.expiryDue()) this.schedule(true);
+  }
+
+  /**
+   * Whether every change to this account is durable, so its balances in memory are committed
+   * ones: a balance enquiry can answer at once instead of waiting for other accounts' commits.
+   */
+  isSettled(account: Account): boolean {
+    return this.failure === undefined && !this.unsettled.has(account);
   }
 
   /** Resolves once every batch applied so far is durable: reads wait on it to show only committed state. */
