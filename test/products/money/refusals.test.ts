@@ -6,6 +6,11 @@ import assert from 'node:assert/strict';
 import type { StoredDocument } from '../../../src/store/store.js';
 import { PIN, assertProven, fund, openMoney, outbox, refused, subscriber, walletBalance, type MoneyFixture } from './fixture.js';
 
+async function journalSize(f: MoneyFixture): Promise<string> {
+  const report = await f.handle.store.verify();
+  return `${report.entries} entries, ${report.transfers} transfers`;
+}
+
 async function snapshot(f: MoneyFixture): Promise<string> {
   await f.handle.writer.settled();
   const accounts = [...f.handle.ledger.accounts.values()].map((a) => `${a.id}=${a.debits_pending}/${a.debits_posted}/${a.credits_pending}/${a.credits_posted}`);
@@ -13,7 +18,7 @@ async function snapshot(f: MoneyFixture): Promise<string> {
   for (const collection of ['money_transactions', 'money_usage', 'money_statements', 'outbox', 'parties']) {
     for await (const doc of f.handle.store.documents(collection)) docs.push(doc);
   }
-  return JSON.stringify({ accounts, last_timestamp: String(f.handle.ledger.lastTimestamp), docs: docs.map((d) => [d.collection, d.key, d.value]) });
+  return JSON.stringify({ accounts, journal: await journalSize(f), docs: docs.map((d) => [d.collection, d.key, d.value]) });
 }
 
 async function world(t: Parameters<typeof openMoney>[0]) {
