@@ -247,6 +247,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
       run: (ctx) => {
         const party = this.anySubscriber(msisdn);
         if (party.status === 'closed') throw new RequestError('party_closed');
+        if (change.status === 'closed') this.requireEmpty(CURRENCIES.map((c) => walletId(party.id, c)));
         const updated: Party = { ...party, ...definedOnly(change) };
         ctx.put(partyDocument(updated));
         this.parties.set(updated);
@@ -263,12 +264,30 @@ export class MoneyModule implements ProductModule, WalletDirectory {
         const party = typeof code === 'string' ? this.parties.byShortCode(code) : undefined;
         if (!party || party.kind !== kind) throw new RequestError(`${kind}_not_found`);
         if (party.status === 'closed') throw new RequestError('party_closed');
+        if (change.status === 'closed') this.requireEmpty(this.accountsOf(party));
         const updated: Party = { ...party, ...definedOnly(change) };
         ctx.put(partyDocument(updated));
         this.parties.set(updated);
         return updated;
       },
     });
+  }
+
+  /** A party's own money accounts (not a bank's trust account, which is the issuer's side). */
+  private accountsOf(party: Party): string[] {
+    if (party.kind === 'agent') return CURRENCIES.flatMap((c) => [agentFloatId(party.id, c), agentCommissionId(party.id, c)]);
+    if (party.kind === 'merchant') return CURRENCIES.map((c) => merchantTillId(party.id, c));
+    return [];
+  }
+
+  /** Closing an account that still holds money would strand it: refuse until it is paid out. */
+  private requireEmpty(ids: readonly string[]): void {
+    for (const id of ids) {
+      const account = this.handle.ledger.accounts.get(id);
+      if (account && (account.credits_posted !== account.debits_posted || account.debits_pending !== 0n || account.credits_pending !== 0n)) {
+        throw new RequestError('balance_not_zero', { account_id: id });
+      }
+    }
   }
 
   /** The subscriber holding a number, whatever its status (for operators). */

@@ -110,8 +110,12 @@ test('suspended and closed parties: agents, merchants and banks refuse while not
   await cashIn('s4');
   await pay('s5');
   await bank('s6');
-  await f.money.updateBusiness('merchant', '123456', { status: 'closed' });
-  await refused(f.money.updateBusiness('merchant', '123456', { status: 'active' }), 'party_closed');
+  await refused(f.money.updateBusiness('merchant', '123456', { status: 'closed' }), 'balance_not_zero', { account_id: 'till:merchant-123456:USD' });
+  await refused(f.money.updateSubscriber('0772123456', { status: 'closed' }), 'balance_not_zero');
+  await f.money.registerMerchant({ code: '654321', name: 'Empty Shop' });
+  await f.money.updateBusiness('merchant', '654321', { status: 'closed' });
+  await refused(f.money.updateBusiness('merchant', '654321', { status: 'active' }), 'party_closed');
+  await f.money.updateBusiness('merchant', '123456', { status: 'suspended' });
   await refused(pay('s7'), 'merchant_unavailable');
   await assertProven(f);
   await f.money.sendMoney({ from: '0772123456', to: '0712345678', amount: 100n, currency: 'USD', pin: PIN, reference: 'c2' });
