@@ -10,6 +10,16 @@
 //   3. check the PIN outside the writer (slow hash), counting a wrong one in its own command;
 //   4. in the writer: check again what could have changed, then limits, funds and caps, then
 //      transfers, documents and the outbox message; throw only before the first write.
+//
+// The service API (amounts bigint minor units; every call rejects with a RequestError whose
+// `code` is in src/errors/money.ts and whose message is fit for a USSD screen):
+//   customer, with PIN:  sendMoney, cashOut, payMerchant, walletToBank, buyAirtime, balance,
+//                        miniStatement, setPin (first time, or with old_pin), verifyPin
+//   agent / bank:        cashIn, completeCashOut, cancelCashOut, bankToWallet, buyFloat
+//   operator:            registerSubscriber, updateSubscriber, registerAgent, registerMerchant,
+//                        registerBank, updateBusiness, unlockPin, reverse
+//   lookups:             subscriberOf, walletOf, findSubscriber, findBusiness, pinState,
+//                        transaction (by reference)
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { RequestError } from '../../errors/registry.js';
