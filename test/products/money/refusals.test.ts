@@ -15,7 +15,7 @@ async function snapshot(f: MoneyFixture): Promise<string> {
   await f.handle.writer.settled();
   const accounts = [...f.handle.ledger.accounts.values()].map((a) => `${a.id}=${a.debits_pending}/${a.debits_posted}/${a.credits_pending}/${a.credits_posted}`);
   const docs: StoredDocument[] = [];
-  for (const collection of ['money_transactions', 'money_usage', 'money_statements', 'outbox', 'parties']) {
+  for (const collection of ['money_transactions', 'money_usage', 'money_pins', 'outbox', 'parties']) {
     for await (const doc of f.handle.store.documents(collection)) docs.push(doc);
   }
   return JSON.stringify({ accounts, journal: await journalSize(f), docs: docs.map((d) => [d.collection, d.key, d.value]) });
