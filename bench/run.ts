@@ -2,6 +2,9 @@
 const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
   ledger: () => import('./ledger.js'),
   http: () => import('./http.js'),
+  services: () => import('./services.js'),
+  surge: () => import('./surge.js'),
+  postgres: () => import('./postgres.js'),
   charging: () => import('./charging.js'),
 };
 

@@ -122,7 +122,7 @@ export async function refused(promise: Promise<unknown>, code: RequestErrorCode)
 export function ledgerState(handle: LedgerHandle): string {
   const parts: string[] = [];
   for (const a of handle.ledger.accounts.values()) parts.push(`${a.id}=${a.debits_pending}/${a.debits_posted}/${a.credits_pending}/${a.credits_posted}`);
-  return `${parts.join(',')}#${handle.store.verifySource().recordCount()}`;
+  return `${parts.join(',')}#${(handle.store as SqliteStore).verifySource().recordCount()}`;
 }
 
 /** The journal verifies (chain, recomputed balances, conservation) and in-memory invariants hold. */
