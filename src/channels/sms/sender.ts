@@ -39,7 +39,7 @@ export const SENDER_DEFAULTS = { concurrency: 8, poll_ms: 1_000 } as const;
 /** Queued messages read per page while scanning. */
 const SCAN_PAGE = 256;
 /** Shortest pause after a scan that found nothing due, so the sender's own commits don't spin it. */
-const IDLE_MIN_MS = 20;
+const IDLE_MIN_MS = 50;
 
 export class OutboxSender {
   private readonly locks = new Map<string, Promise<unknown>>();
