@@ -31,7 +31,7 @@ export async function openSms(options: { handle: LedgerHandle; config: Readonly<
   const base_url = config.sms_dlr_base_url || `http://${config.host}:${config.port}`;
   const urlFor = (message_id: string) => dlrUrl({ base_url, signer, message_id });
   const gateway: SmsGateway = config.sms_sender === 'kannel'
-    ? new KannelGateway({ sendsms_url: config.kannel_sendsms_url, username: config.kannel_username, password: config.kannel_password, from: config.sms_from, dlr_url: urlFor })
+    ? new KannelGateway({ sendsms_url: config.kannel_sendsms_url, username: config.kannel_username, password: config.kannel_password, from: config.sms_from, timeout_ms: config.kannel_timeout_ms, dlr_url: urlFor })
     : new LogGateway(config.data_dir);
   const sender = new OutboxSender(handle, gateway, {
     rate_per_second: config.sms_rate_per_second, attempts_max: config.sms_attempts_max, backoff_ms: config.sms_backoff_ms, ...SENDER_DEFAULTS,
