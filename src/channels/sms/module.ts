@@ -87,6 +87,16 @@ function smsRoutes(context: { handle: LedgerHandle; config: Readonly<Config>; se
       },
     }),
     route({
+      method: 'POST', url: '/sms/messages/:id/requeue', operationId: 'requeueSmsMessage',
+      summary: 'Queue again a failed message, or a submitted one whose outcome is unknown (it may then reach the customer twice).', access: 'write', writes: true,
+      params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
+      errors: ['sms_message_not_found', 'sms_requeue_refused'],
+      success: [{ status: 200, description: 'Queued again.', schema: MessageOutput }],
+      async handle({ params }) {
+        return { status: 200, body: await sender.requeue(params.id) };
+      },
+    }),
+    route({
       method: 'GET', url: '/sms/messages', operationId: 'listSmsMessages', summary: 'The messages sent to one MSISDN, newest first.', access: 'read',
       querystring: Type.Object({
         msisdn: Type.String({ minLength: 1, maxLength: 32 }),

@@ -93,6 +93,27 @@ export class OutboxSender {
     });
   }
 
+  /**
+   * Operator: queue again a failed message, or a submitted one whose outcome is unknown (the
+   * operator accepts that the customer may get it twice). Anything else is refused.
+   */
+  requeue(id: string): Promise<OutboxMessage> {
+    return this.serial(id, async () => {
+      const message = await this.message(id);
+      if (message === undefined) throw new RequestError('sms_message_not_found');
+      const unknown = message.state === 'submitted' && message.accepted !== true;
+      if (message.state !== 'failed' && !unknown) throw new RequestError('sms_requeue_refused', { state: message.state });
+      const next: OutboxMessage = {
+        ...message, state: 'queued', accepted: undefined, next_attempt_at: undefined, updated_at: new Date().toISOString(),
+        reason: `queued again by an operator after: ${message.reason ?? message.state}`.slice(0, 200),
+      };
+      await this.write(next, { attempts: message.attempts, outstanding: false });
+      this.log.warn({ message_id: id, was: message.state }, 'sms requeued by an operator');
+      this.wake();
+      return next;
+    });
+  }
+
   private async run(): Promise<void> {
     while (!this.closed) {
       const { dispatched, next_due_ms } = await this.scan();

@@ -197,6 +197,16 @@ test('an attempt whose outcome a crash lost is never resent, and its late report
   const report = await fixture.request({ url: `${url.pathname}${url.search}`, key: null });
   assert.equal(report.status, 200);
   assert.equal((await message('txn:lost')).state, 'delivered');
+  // The operator decides the requeued one should go out after all: once.
+  const requeue = await fixture.request({ method: 'POST', url: '/sms/messages/txn:requeued/requeue', payload: '{}', headers: { 'content-type': 'application/json' } });
+  assert.equal(requeue.status, 200, requeue.text);
+  assert.equal(requeue.body.state, 'queued');
+  const sent = await settled('txn:requeued');
+  assert.equal(sent.attempts, 2);
+  assert.equal(kannel.received().filter((m) => m.to === '+263772000032').length, 1);
+  const again = await fixture.request({ method: 'POST', url: '/sms/messages/txn:requeued/requeue', payload: '{}', headers: { 'content-type': 'application/json' } });
+  assert.equal(again.status, 409);
+  assert.equal(again.body.code, 'sms_requeue_refused');
   // Nothing that was already sent went out again after the restart.
   const counts = new Map<string, number>();
   for (const m of kannel.received()) counts.set(m.to, (counts.get(m.to) ?? 0) + 1);
@@ -219,7 +229,8 @@ async function reopen(dir: string): Promise<HttpFixture> {
   return {
     ...previous, config, handle, platform, app,
     request: async (options) => {
-      const response = await app.inject({ method: 'GET', url: options.url, headers: options.key === null ? {} : { authorization: `Bearer ${operator}` } });
+      const headers: Record<string, string> = { ...options.headers, ...(options.key === null ? {} : { authorization: `Bearer ${operator}` }) };
+      const response = await app.inject({ method: options.method ?? 'GET', url: options.url, headers, payload: options.payload });
       return { status: response.statusCode, body: response.body ? JSON.parse(response.body) : undefined, headers: response.headers, text: response.body };
     },
     async close() {
