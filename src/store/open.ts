@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import { RequestError } from '../errors/registry.js';
 import { Ledger } from '../ledger/ledger.js';
-import { PostgresStore } from './postgres.js';
+import { PostgresStore, resolvePrimary } from './postgres.js';
 import { SqliteStore } from './sqlite.js';
 import type { Store } from './store.js';
 import { Writer, WRITER_DEFAULTS, type WriterOptions } from './writer.js';
@@ -84,7 +84,8 @@ class PostgresRole extends EventEmitter<{ promoted: []; lost: [Error] }> impleme
   }
 }
 
-async function openPostgres(url: string, options: OpenOptions): Promise<LedgerHandle<PostgresStore>> {
+async function openPostgres(given: string, options: OpenOptions): Promise<LedgerHandle<PostgresStore>> {
+  const url = await resolvePrimary(given);
   const role = new WriterRole(url, options.address ?? `pid ${process.pid} on ${os.hostname()}`, { ...WRITER_ROLE_DEFAULTS, ...options.role });
   let store: PostgresStore | undefined;
   try {

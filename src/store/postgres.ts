@@ -78,8 +78,10 @@ export class PostgresStore implements Store {
 
   private constructor(private readonly options: PostgresStoreOptions) {
     this.pool = new pg.Pool({ ...clientConfig(options.url, 'mari reads'), max: options.pool_size ?? 4 });
-    // An idle client's error (the server went away) must not crash the process: the next query fails instead.
+    // A lost connection (the server went away) must not crash the process, idle or checked out
+    // between two queries: the next query on it fails instead, and that failure is handled.
     this.pool.on('error', () => undefined);
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
   }
 
   /** Connects, applies pending migrations, and reads the assets. */
@@ -527,7 +529,7 @@ class HistoryIndexer {
 
   /** Catch up now (a reader waits) or within HISTORY_LAG_MS (after a commit). */
   poke(now: boolean): void {
-    if (this.closed || this.failure) return;
+    if (this.closed) return;
     if (now) {
       clearTimeout(this.timer);
       this.timer = undefined;
@@ -549,15 +551,16 @@ class HistoryIndexer {
     this.timer.unref();
   }
 
+  /** Resolves once the index reaches `target`; a failed attempt is reported to the reader and retried by the next. */
   async waitFor(target: bigint): Promise<void> {
     for (;;) {
-      if (this.failure) throw this.failure;
-      if (this.watermark !== undefined && this.watermark >= target) return;
-      this.poke(true);
-      await this.work;
-      if (this.failure) throw this.failure;
       if (this.watermark !== undefined && this.watermark >= target) return;
       if (this.closed) throw new Error('the store is closed');
+      this.poke(true);
+      await this.work;
+      const failure = this.failure;
+      this.failure = undefined;
+      if (failure) throw new Error(`the history index could not catch up: ${failure.message}`);
     }
   }
 
@@ -569,6 +572,9 @@ class HistoryIndexer {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
+      // The index is derived and its watermark commits with it: a chunk lost in a crash is
+      // simply indexed again, so this commit need not wait for the disk (or the standby).
+      await client.query('SET LOCAL synchronous_commit = off');
       const fenced = await client.query('SELECT 1 FROM writer_lease WHERE id = 1 AND epoch = $1 FOR SHARE', [this.role.epoch!.toString()]);
       if (fenced.rowCount !== 1) throw new Error('the history index is written only by the writer');
       const watermark = await historyWatermark(client);
@@ -577,11 +583,9 @@ class HistoryIndexer {
         'SELECT timestamp, debit_no, credit_no, amount, pending_amount, flags FROM transfers WHERE timestamp > $1 ORDER BY timestamp LIMIT $2',
         [watermark, HISTORY_CHUNK]);
       if (rows.length === 0) {
+        // Nothing after the watermark: every transfer committed before this snapshot is indexed.
         await client.query('COMMIT');
         this.watermark = watermark;
-        // Nothing after the watermark: every committed transfer up to now is indexed.
-        const newest = (await this.pool.query('SELECT coalesce(max(timestamp), 0) AS ts FROM transfers')).rows[0].ts as bigint;
-        if (newest > watermark) this.watermark = watermark;
         return 0;
       }
       const missing = new Set<number>();
@@ -763,4 +767,32 @@ function viewOf(records: readonly JournalRecord[]): View {
     if (t.reversal_of !== null) byReversed.set(t.reversal_of, t);
   }
   return { transfer: (id) => byId.get(id), resolution: (id) => byPending.get(id), reversal: (id) => byReversed.get(id), ids: () => byId.keys() };
+}
+
+/**
+ * A libpq-style multi-host URL (postgres://user@h1:5432,h2:5432/db) names the primary and its
+ * standbys; node-postgres connects to one host, so the first that accepts writes (not in recovery)
+ * is chosen at open. After a failover, reopening (a restart of mari) finds the promoted standby.
+ */
+export async function resolvePrimary(url: string, timeout_ms = 3000): Promise<string> {
+  const match = /^(postgres(?:ql)?:\/\/(?:[^@/]*@)?)([^/?#]*)(.*)$/.exec(url);
+  if (!match || !match[2].includes(',')) return url;
+  const [, prefix, hosts, rest] = match;
+  const tried: string[] = [];
+  for (const host of hosts.split(',')) {
+    const candidate = `${prefix}${host}${rest}`;
+    const client = new pg.Client({ connectionString: candidate, connectionTimeoutMillis: timeout_ms });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      const { rows } = await client.query('SELECT pg_is_in_recovery() AS standby');
+      if (!rows[0].standby) return candidate;
+      tried.push(`${host}: a standby`);
+    } catch (error) {
+      tried.push(`${host}: ${(error as Error).message}`);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+  throw new Error(`no host accepts writes (${tried.join('; ')})`);
 }

@@ -25,8 +25,8 @@ function tempDir(): string {
 test('every command answers --help with its usage and exits 0', () => {
   const top = mari(['--help']);
   assert.equal(top.status, 0);
-  const commands = [...top.stdout.matchAll(/^ {2}(\w+) {2,}/gm)].map((m) => m[1]);
-  assert.deepEqual(commands.sort(), ['keys', 'serve', 'ussd', 'verify']);
+  const commands = [...top.stdout.matchAll(/^ {2}([\w-]+) {2,}/gm)].map((m) => m[1]);
+  assert.deepEqual(commands.sort(), ['keys', 'serve', 'verify', 'ussd', 'migrate', 'reconcile', 'maintenance', 'incident', 'cutover', 'notify', 'parity', 'plan-window'].sort());
   for (const command of commands) {
     const help = mari([command, '--help']);
     assert.equal(help.status, 0, command);

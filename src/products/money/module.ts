@@ -191,7 +191,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
   }
 
   /** An agent with a float and a commission account per currency. */
-  registerAgent(input: NewBusiness): Promise<Party> {
+  async registerAgent(input: NewBusiness): Promise<Party> {
     return this.registerBusiness('agent', input, (id) => CURRENCIES.flatMap((c) => [
       { id: agentFloatId(id, c), asset: c, code: AccountCode.agent_float, flags: AccountFlag.debits_must_not_exceed_credits },
       { id: agentCommissionId(id, c), asset: c, code: AccountCode.agent_commission, flags: AccountFlag.debits_must_not_exceed_credits },
@@ -199,17 +199,17 @@ export class MoneyModule implements ProductModule, WalletDirectory {
   }
 
   /** A merchant with a till per currency, paid by its short code. */
-  registerMerchant(input: NewBusiness): Promise<Party> {
+  async registerMerchant(input: NewBusiness): Promise<Party> {
     return this.registerBusiness('merchant', input, (id) => CURRENCIES.map((c) => (
       { id: merchantTillId(id, c), asset: c, code: AccountCode.merchant_till, flags: AccountFlag.debits_must_not_exceed_credits })));
   }
 
   /** A bank with a settlement (trust) account per currency. Unbounded: its debit balance is the e-money issued against the trust. */
-  registerBank(input: NewBusiness): Promise<Party> {
+  async registerBank(input: NewBusiness): Promise<Party> {
     return this.registerBusiness('bank', input, (id) => CURRENCIES.map((c) => ({ id: bankSettlementId(id, c), asset: c, code: AccountCode.bank_settlement })));
   }
 
-  private registerBusiness(kind: PartyKind, input: NewBusiness, accounts: (id: string) => AccountInput[]): Promise<Party> {
+  private async registerBusiness(kind: PartyKind, input: NewBusiness, accounts: (id: string) => AccountInput[]): Promise<Party> {
     if (typeof input.code !== 'string' || !CODE_PATTERN.test(input.code)) throw new RequestError('invalid_request', { field: 'code', rule: '2 to 16 letters or digits' });
     const name = checkName(input.name);
     const msisdn = input.msisdn === undefined || input.msisdn === null ? null : requireMsisdn(input.msisdn);
@@ -240,12 +240,28 @@ export class MoneyModule implements ProductModule, WalletDirectory {
   }
 
   /** Changes a subscriber's status, tier, language or name. A closed account stays closed. */
-  updateSubscriber(msisdnInput: string, change: SubscriberChange): Promise<Party> {
+  async updateSubscriber(msisdnInput: string, change: SubscriberChange): Promise<Party> {
     const msisdn = requireMsisdn(msisdnInput);
     if (change.name !== undefined) checkName(change.name);
     return this.handle.writer.execute({
       run: (ctx) => {
         const party = this.anySubscriber(msisdn);
+        if (party.status === 'closed') throw new RequestError('party_closed');
+        const updated: Party = { ...party, ...definedOnly(change) };
+        ctx.put(partyDocument(updated));
+        this.parties.set(updated);
+        return updated;
+      },
+    });
+  }
+
+  /** Suspends, reactivates, closes or renames an agent, merchant or bank. A closed one stays closed. */
+  async updateBusiness(kind: 'agent' | 'merchant' | 'bank', code: string, change: { status?: PartyStatus; name?: string }): Promise<Party> {
+    if (change.name !== undefined) checkName(change.name);
+    return this.handle.writer.execute({
+      run: (ctx) => {
+        const party = typeof code === 'string' ? this.parties.byShortCode(code) : undefined;
+        if (!party || party.kind !== kind) throw new RequestError(`${kind}_not_found`);
         if (party.status === 'closed') throw new RequestError('party_closed');
         const updated: Party = { ...party, ...definedOnly(change) };
         ctx.put(partyDocument(updated));
@@ -378,7 +394,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
   // ---- services ----
 
   /** P2P: the sender pays the fee; both sides are told. */
-  sendMoney(input: SendMoney): Promise<MoneyTransaction> {
+  async sendMoney(input: SendMoney): Promise<MoneyTransaction> {
     const currency = checkCurrency(input.currency);
     const amount = checkAmount(input.amount);
     const payer = this.subscriber(requireMsisdn(input.from, 'from'), 'payer');
@@ -411,7 +427,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
   }
 
   /** Agent cash-in: the agent's float pays the subscriber's wallet; the agent earns commission. */
-  cashIn(input: CashIn): Promise<MoneyTransaction> {
+  async cashIn(input: CashIn): Promise<MoneyTransaction> {
     const currency = checkCurrency(input.currency);
     const amount = checkAmount(input.amount);
     const agent = this.business(input.agent, 'agent');
@@ -443,7 +459,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
    * wallet as pending transfers that lapse after cash_out_timeout_s. The agent then completes it
    * (after handing over the cash) or cancels it.
    */
-  cashOut(input: CashOut): Promise<MoneyTransaction> {
+  async cashOut(input: CashOut): Promise<MoneyTransaction> {
     const currency = checkCurrency(input.currency);
     const amount = checkAmount(input.amount);
     const payer = this.subscriber(requireMsisdn(input.from, 'from'), 'payer');
@@ -475,12 +491,12 @@ export class MoneyModule implements ProductModule, WalletDirectory {
   }
 
   /** Cash-out, step 2: the agent paid the cash; the reservation is posted and the agent earns commission. A retry answers the completed cash-out. */
-  completeCashOut(input: AgentAction): Promise<MoneyTransaction> {
+  async completeCashOut(input: AgentAction): Promise<MoneyTransaction> {
     return this.settleCashOut(input, 'complete');
   }
 
   /** Cash-out, or the agent cancels: the reservation is released and today's usage given back. */
-  cancelCashOut(input: AgentAction): Promise<MoneyTransaction> {
+  async cancelCashOut(input: AgentAction): Promise<MoneyTransaction> {
     return this.settleCashOut(input, 'cancel');
   }
 
@@ -545,7 +561,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
   }
 
   /** Pays a merchant by its short code; the merchant bears the fee (taken from the till in the same chain). */
-  payMerchant(input: PayMerchant): Promise<MoneyTransaction> {
+  async payMerchant(input: PayMerchant): Promise<MoneyTransaction> {
     const currency = checkCurrency(input.currency);
     const amount = checkAmount(input.amount);
     const payer = this.subscriber(requireMsisdn(input.from, 'from'), 'payer');
@@ -576,7 +592,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
   }
 
   /** A bank pays into a wallet (the customer's bank app or branch): e-money issued against the trust account. */
-  bankToWallet(input: BankToWallet): Promise<MoneyTransaction> {
+  async bankToWallet(input: BankToWallet): Promise<MoneyTransaction> {
     const currency = checkCurrency(input.currency);
     const amount = checkAmount(input.amount);
     const bank = this.business(input.bank, 'bank');
@@ -598,7 +614,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
   }
 
   /** Wallet to bank: e-money goes back to the trust account; the sender pays the fee. */
-  walletToBank(input: WalletToBank): Promise<MoneyTransaction> {
+  async walletToBank(input: WalletToBank): Promise<MoneyTransaction> {
     const currency = checkCurrency(input.currency);
     const amount = checkAmount(input.amount);
     const payer = this.subscriber(requireMsisdn(input.from, 'from'), 'payer');
@@ -631,7 +647,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
    * and the line's airtime account (created here if it is the line's first) is credited in
    * AIRTIME_<currency>, the account prepaid charges.
    */
-  buyAirtime(input: BuyAirtime): Promise<MoneyTransaction> {
+  async buyAirtime(input: BuyAirtime): Promise<MoneyTransaction> {
     const currency = checkCurrency(input.currency);
     const amount = checkAmount(input.amount);
     const payer = this.subscriber(requireMsisdn(input.from, 'from'), 'payer');
@@ -670,7 +686,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
   }
 
   /** Operator: a bank sells e-money float to an agent (float purchase). */
-  buyFloat(input: FloatPurchase): Promise<MoneyTransaction> {
+  async buyFloat(input: FloatPurchase): Promise<MoneyTransaction> {
     const currency = checkCurrency(input.currency);
     const amount = checkAmount(input.amount);
     const bank = this.business(input.bank, 'bank');

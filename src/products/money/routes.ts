@@ -116,6 +116,17 @@ function partyRoutes(money: MoneyModule): Route[] {
         return answer(partyJson(await register.call(money, body)), 201);
       },
     })),
+    ...(['agent', 'merchant', 'bank'] as const).map((kind) => route({
+      method: 'POST', url: `/money/${kind}s/:code`, operationId: `update${kind[0].toUpperCase()}${kind.slice(1)}`, access: 'write', writes: true,
+      summary: `Suspend, reactivate, close or rename a${kind === 'agent' ? 'n' : ''} ${kind}. A closed one stays closed.`,
+      params: Type.Object({ code: Code }, { additionalProperties: false }),
+      body: Type.Object({ status: Type.Optional(Status), name: Type.Optional(Name) }, { additionalProperties: false }),
+      errors: [`${kind}_not_found`, 'party_closed'],
+      success: ok(PartyOutput, 'The party as changed.'),
+      async handle({ params, body }) {
+        return answer(partyJson(await money.updateBusiness(kind, params.code, body)));
+      },
+    })),
   ];
 }
 
