@@ -22,9 +22,13 @@ export interface SmsModule extends ProductModule {
   dlrUrl(message_id: string): string;
 }
 
-export const smsModule: ModuleFactory = async ({ handle, config }) => openSms({ handle, config });
+export const smsModule: ModuleFactory = async ({ handle, config, modules }) => {
+  // The cutover kit opens after this module: its `sms` switch is looked up as the sender runs.
+  const maintenance = () => (modules.get('cutover') as { maintenance?: { closing(service: string): { service: string } | undefined } } | undefined)?.maintenance;
+  return openSms({ handle, config, paused: () => maintenance()?.closing('sms')?.service === 'sms' });
+};
 
-export async function openSms(options: { handle: LedgerHandle; config: Readonly<Config>; log?: Logger }): Promise<SmsModule> {
+export async function openSms(options: { handle: LedgerHandle; config: Readonly<Config>; log?: Logger; paused?: () => boolean }): Promise<SmsModule> {
   const { handle, config } = options;
   const log = options.log ?? createLogger(config.log_level).child({ module: 'sms' });
   const signer = DlrSigner.open(config.data_dir);
@@ -35,6 +39,7 @@ export async function openSms(options: { handle: LedgerHandle; config: Readonly<
     : new LogGateway(config.data_dir);
   const sender = new OutboxSender(handle, gateway, {
     rate_per_second: config.sms_rate_per_second, attempts_max: config.sms_attempts_max, backoff_ms: config.sms_backoff_ms, ...SENDER_DEFAULTS,
+    paused: options.paused,
   }, log);
   sender.start();
   return {

@@ -33,6 +33,8 @@ export interface SenderOptions {
   concurrency: number;
   /** Longest wait between looks at the queue when nothing wakes the sender. */
   poll_ms: number;
+  /** true while SMS is closed for maintenance: messages stay queued. */
+  paused?: () => boolean;
 }
 
 export const SENDER_DEFAULTS = { concurrency: 8, poll_ms: 1_000 } as const;
@@ -128,6 +130,7 @@ export class OutboxSender {
   private async scan(): Promise<{ dispatched: number; next_due_ms: number }> {
     let dispatched = 0;
     let next_due_ms = Infinity;
+    if (this.options.paused?.()) return { dispatched, next_due_ms: Date.now() + this.options.poll_ms };
     let after: string | undefined;
     for (;;) {
       const page: OutboxMessage[] = [];
@@ -143,6 +146,7 @@ export class OutboxSender {
           continue;
         }
         if (this.inFlight.has(message.id)) continue;
+        if (this.options.paused?.()) return { dispatched, next_due_ms: Date.now() + this.options.poll_ms };
         await this.slot();
         if (this.closed) return { dispatched, next_due_ms };
         this.dispatch(message.id);

@@ -40,6 +40,12 @@ interface Session {
   final?: { text: string; reply: string };
 }
 
+/** The cutover kit's maintenance switches, as far as the menus need them (duck-typed). */
+export interface MaintenanceView {
+  closing(service: string): { service: string } | undefined;
+  ussdText(service: string, language: Language): string | undefined;
+}
+
 export interface EngineOptions {
   catalog: UssdCatalog;
   services: UssdServices;
@@ -49,6 +55,8 @@ export interface EngineOptions {
   log: Logger;
   /** Milliseconds now; tests pass their own. */
   clock?: () => number;
+  /** Maintenance switches, when the cutover kit runs on this platform. */
+  maintenance?: () => MaintenanceView | undefined;
 }
 
 /** Inputs in one session at most (a real session has a dozen). */
@@ -120,6 +128,9 @@ export class UssdEngine {
   private async replay(request: UssdRequest, msisdn: Msisdn): Promise<{ reply: string; called: boolean }> {
     const language = this.languageOf(msisdn);
     const { catalog } = this.options;
+    const maintenance = this.options.maintenance?.();
+    // USSD closed on its own switch ends every session; under `all`, reads stay open and each write service is refused below.
+    if (maintenance?.closing('ussd')?.service === 'ussd') return { reply: `END ${fit([maintenance.ussdText('ussd', language) ?? say(language, 'unavailable')])}`, called: false };
     const dialled = shortcut(request.serviceCode, catalog.shortCodes());
     if (!dialled) return { reply: end(language, 'unavailable'), called: false };
     const service_code = dialled.code;
@@ -156,6 +167,8 @@ export class UssdEngine {
         const flow = FLOWS_BY_SERVICE.get(item.service);
         if (!flow || flow.needs.some((name) => this.options.services[name] === undefined)) return { reply: end(language, 'unavailable'), called: false };
         if (flow.subscriber && !this.options.services.money?.subscriberOf(msisdn)) return { reply: end(language, 'not_registered'), called: false };
+        const closed = flow.writes === undefined ? undefined : maintenance?.ussdText(flow.writes, language);
+        if (closed !== undefined) return { reply: `END ${fit([closed])}`, called: false };
         const frame = advance(flow, { kind: 'flow', service: flow.service, step: 0, values: {} }, context);
         stack.push(frame);
         if (frame.step === flow.steps.length && flow.finish(context(frame.values)) === 'now') {

@@ -8,7 +8,7 @@ import { createLogger } from '../../log.js';
 import type { ModuleFactory, ProductModule } from '../../platform.js';
 import { route, type Route } from '../http/routes.js';
 import { LABEL_LENGTH_MAX, UssdCatalog, type CatalogEntry } from './catalog.js';
-import { UssdEngine, type UssdRequest } from './engine.js';
+import { UssdEngine, type MaintenanceView, type UssdRequest } from './engine.js';
 import { FLOWS_BY_SERVICE } from './flows.js';
 import { servicesFrom } from './services.js';
 import { say } from './texts.js';
@@ -32,7 +32,9 @@ export const ussdModule: ModuleFactory = async ({ handle, config, modules }): Pr
   const services = servicesFrom(modules);
   const catalog = await UssdCatalog.open({ store: handle.store, writer: handle.writer, implemented: new Set(FLOWS_BY_SERVICE.keys()) });
   const log = createLogger(config.log_level).child({ module: 'ussd' });
-  const engine = new UssdEngine({ catalog, services, writer: handle.writer, store: handle.store, timeout_s: config.ussd_session_timeout_s, log });
+  // The cutover kit opens after this module: found when a request comes.
+  const maintenance = () => (modules.get('cutover') as { maintenance?: MaintenanceView } | undefined)?.maintenance;
+  const engine = new UssdEngine({ catalog, services, writer: handle.writer, store: handle.store, timeout_s: config.ussd_session_timeout_s, log, maintenance });
   catalog.setSmoke(async (item) => {
     const flow = FLOWS_BY_SERVICE.get(item.service);
     if (!flow) return { ok: false, reason: 'no menu flow implements it' };

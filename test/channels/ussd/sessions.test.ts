@@ -124,6 +124,24 @@ test('the cutover parity check finds the catalog on the platform, every enabled 
   assert.deepEqual(await catalog.smoke('VOUCHER_RECHARGE'), { ok: false, reason: 'VOUCHER_RECHARGE is not reachable on any menu' });
 });
 
+test('in maintenance the menus refuse writes with the maintenance text and keep serving balances; a ussd switch closes the menus', async (t) => {
+  const { f, people } = await withPeople();
+  t.after(() => f.close());
+  const until = new Date(Date.now() + 3_600_000).toISOString();
+  const on = await f.request({ url: '/maintenance', body: { on: true, service: 'all', until, reason: 'cutover', by: 'ops' } });
+  assert.equal(on.status, 200, on.text);
+  const state = ledgerState(f.handle);
+  assert.match(await journey(dial(f.app, { msisdn: people[0][0], code: '*151#' }), ['1']), /^END Send money is closed for planned maintenance until .+ \(Harare time\)\. Balance enquiries still work\.$/);
+  assert.match(await journey(dial(f.app, { msisdn: people[1][0], code: '*171#' }), ['1']), /^END .*yakavharwa nekuda kwekugadzirisa/);
+  assert.match(await journey(dial(f.app, { msisdn: people[0][0], code: '*151#' }), ['7', '1', PIN]), /^END Your balance:\nUSD 50\.00/);
+  assert.match(await journey(dial(f.app, { msisdn: people[0][0], code: '*405#' }), ['2']), /^END Airtime balance:/);
+  assert.deepEqual(ledgerState(f.handle).accounts, state.accounts);
+  await f.request({ url: '/maintenance', body: { on: true, service: 'ussd', until, reason: 'cutover', by: 'ops' } });
+  assert.match(await dial(f.app, { msisdn: people[0][0], code: '*151#' }).send(), /^END USSD menus .* closed for planned maintenance/);
+  await f.request({ url: '/maintenance', body: { on: false, service: 'all', by: 'ops' } });
+  assert.match(await journey(dial(f.app, { msisdn: people[0][0], code: '*151#' }), ['1', people[1][0], '1', '1', PIN]), /^END Sent USD 1\.00/);
+});
+
 test('operators change the catalog as data: relabel, disable, refuse an unknown service; the menus follow', async (t) => {
   const { f, people } = await withPeople();
   t.after(() => f.close());
