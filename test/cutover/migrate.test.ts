@@ -199,14 +199,29 @@ test('a delta brings only the transactions made since, and the drift since, and 
   statements.push(`INSERT INTO txn_log VALUES (${Number(lastTxn) + 11}, 'MPDELTA.F', 'P2P', ${wallets[0]}, ${wallets[1]}, 9999.00, 0.00, 'USD', 'FAILED', 'USSD', NULL, '2026-11-20 21:11:00')`);
   // A change with no transaction behind it, as legacy drift happens.
   statements.push(`UPDATE wallet SET balance = balance + 1.23 WHERE wallet_id = ${wallets[5]}`);
+  // A subscriber registered since, paid by an existing one, with a data bundle.
+  const [newWallet] = legacy.sql('SELECT MAX(wallet_id) + 1 FROM wallet').trim().split('\t');
+  const [newBucket] = legacy.sql('SELECT MAX(bucket_id) + 1 FROM prepaid_bucket').trim().split('\t');
+  statements.push(
+    `INSERT INTO subscriber VALUES (888888, '+263 77 888 8888', 'José New', 'ACTIVE', 1, '${crypto.createHash('md5').update('4321').digest('hex')}', '2026-11-20 21:05:00')`,
+    `INSERT INTO wallet VALUES (${newWallet}, 'SUBSCRIBER', '888888', 'USD', 2.00, '2026-11-20 21:05:00')`,
+    `INSERT INTO txn_log VALUES (${Number(lastTxn) + 12}, 'MPDELTA.N', 'P2P', ${wallets[0]}, ${newWallet}, 2.00, 0.00, 'USD', 'SUCCESS', 'APP', NULL, '2026-11-20 21:12:00')`,
+    `UPDATE wallet SET balance = balance - 2.00 WHERE wallet_id = ${wallets[0]}`,
+    `INSERT INTO prepaid_bucket VALUES (${newBucket}, 888888, 'DATA', 102400.0000, 'Daily 100MB', '2026-11-21 21:05:00')`,
+  );
   legacy.sql(statements.join(';\n'));
   const delta = await new Importer({ source, handle, delta: true, as_of_local: CUTOVER_LOCAL }).run();
   assert.equal(delta.pass, 2);
-  assert.equal(delta.rows_read.txn_log, 11);
+  assert.equal(delta.rows_read.txn_log, 12);
+  assert.equal(delta.rows_read.subscriber, 1);
+  const party = JSON.parse((await handle.store.document(PARTIES, 'sub.888888'))!.value) as Party;
+  assert.equal(party.msisdn, '+263778888888');
+  assert.equal(party.name, 'José New');
+  assert.equal((await legacyRecord(handle.store, 'prepaid_bucket', newBucket))?.account_id, `lot:m:${newBucket}`);
   assert.equal(delta.counters.failed_rows, 1);
   assert.equal(delta.counters.drifted_wallets, 1);
   assert.deepEqual(delta.counters.drift_total, { USD: '1.23' });
-  assert.equal(delta.last_txn_id, Number(lastTxn) + 11);
+  assert.equal(delta.last_txn_id, Number(lastTxn) + 12);
   const report = await reconcile({ source, handle });
   assert.equal(report.ok, true, JSON.stringify(report.discrepancies));
   const again = await new Importer({ source, handle, delta: true, as_of_local: CUTOVER_LOCAL }).run();
