@@ -8,15 +8,15 @@ import { openLedger } from '../src/store/open.js';
 import { AccountFlag, TransferFlag, type TransferInput } from '../src/ledger/types.js';
 import { idSequence, option, percentile, round, tempDir } from './util.js';
 
-const CUSTOMERS = 100_000;
-const OPENING_BALANCE = 1_000_000_000n;
+export const CUSTOMERS = 100_000;
+export const OPENING_BALANCE = 1_000_000_000n;
 
-function randomCustomer(): string {
+export function randomCustomer(): string {
   return `c${Math.floor(Math.random() * CUSTOMERS)}`;
 }
 
 /** A batch of `size` transfers: payments between customers, every other one linked to a fee. */
-function makeBatch(size: number, nextId: () => string): TransferInput[] {
+export function makeBatch(size: number, nextId: () => string): TransferInput[] {
   const batch: TransferInput[] = [];
   let withFee = false;
   while (batch.length < size) {

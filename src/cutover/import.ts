@@ -24,7 +24,7 @@ import {
   MIGRATION, MIGRATION_FINDINGS, MigrationCode, SERVICE_CATALOG, TXN_TYPE_CODE, hashVoucherPin, heldAirtimeId, LEGACY_ACCOUNTS,
   PREPAID_MIGRATION_CODE, RANGE_WIDTH, legacyPinDocument, prepaidLotDocument, prepaidLotId, rangeDocument, rangeKey,
   type LegacyBucketRecord, type LegacyRecord, type LegacyWalletRecord, type RangeDocument, legacySuspenseId, lotAccount, migrationOpeningId, overdraftAccount, overdraftId,
-  partyIds, systemAccount, voucherDocument, walletAccount, airtimeAccountOf, type VoucherRecord,
+  agentCommissionId, agentFloatId, bankSettlementId, isUnbounded, merchantTillId, partyIds, systemAccount, voucherDocument, walletAccount, airtimeAccountOf, type VoucherRecord,
 } from './formats.js';
 import { harareLocalToIso, harareLocalToMs, msToHarareLocal } from './harare.js';
 import type { LegacySource, LegacyTable, Row } from './source.js';
@@ -501,6 +501,19 @@ export class Importer {
     const documents: DocumentWrite[] = [];
     const created_at = this.now().toISOString();
     const party = (p: Omit<Party, 'status' | 'kyc_tier' | 'language' | 'created_at'>): Party => ({ status: 'active', kyc_tier: 2, language: 'en', created_at, ...p });
+    // Every role account mobile money gives such a party, in both currencies, whatever legacy had.
+    const accounts: AccountInput[] = [];
+    for (const [code] of this.context.agents) {
+      for (const c of CURRENCIES) {
+        accounts.push(walletAccount(agentFloatId(partyIds.agent(code!), c), c, AccountCode.agent_float), walletAccount(agentCommissionId(partyIds.agent(code!), c), c, AccountCode.agent_commission));
+      }
+    }
+    for (const [code] of this.context.merchants) for (const c of CURRENCIES) accounts.push(walletAccount(merchantTillId(partyIds.merchant(code!), c), c, AccountCode.merchant_till));
+    for (const [code] of this.context.banks) for (const c of CURRENCIES) accounts.push(walletAccount(bankSettlementId(partyIds.bank(code!), c), c, AccountCode.bank_settlement));
+    for (const c of CURRENCIES) {
+      accounts.push(walletAccount(systemId('fees', c), c, AccountCode.system_fees), walletAccount(systemId('commissions', c), c, AccountCode.system_commissions), walletAccount(systemId('airtime_sales', c), c, AccountCode.airtime_sales));
+    }
+    this.createAccounts(ctx, accounts);
     for (const [code, sub_id, name] of this.context.agents) {
       const msisdn = this.context.collided.has(Number(sub_id)) ? null : this.context.msisdnOf.get(Number(sub_id)) ?? null;
       documents.push(partyDocument(party({ id: partyIds.agent(code!), kind: 'agent', name: name ?? '', msisdn, code, legacy: { table: 'agent', id: code! } })));
@@ -568,7 +581,7 @@ export class Importer {
     if (amount === 0n) return [];
     const base = { asset, code, user_data };
     if (amount > 0n) return [{ ...base, id, debit_account_id: counter, credit_account_id: account, amount }];
-    const debit = account.startsWith('bank:') ? account : overdraftId(account);
+    const debit = isUnbounded(account) ? account : overdraftId(account);
     return [{ ...base, id, debit_account_id: debit, credit_account_id: counter, amount: -amount }];
   }
 
@@ -686,7 +699,7 @@ export class Importer {
       if (!account) continue;
       const legacy = parseDecimal(balance, 2);
       assert.ok(legacy !== undefined, `wallet ${wallet_id}: balance '${balance}' is not a decimal with 2 places`);
-      const bounded = !account.startsWith('bank:');
+      const bounded = !isUnbounded(account);
       const overdraft = overdraftId(account);
       const walletNow = balanceOf(ctx, account);
       const overdraftNow = bounded ? balanceOf(ctx, overdraft) : 0n;

@@ -87,6 +87,11 @@ export class Ledger {
     return this.lastTimestamp;
   }
 
+  /** The clock's time now, without taking a timestamp: what product modules compare expiry times with. */
+  now(): bigint {
+    return this.clock();
+  }
+
   /** The earliest time a live pending transfer expires, for the writer's timer. */
   nextExpiry(): bigint | undefined {
     for (;;) {

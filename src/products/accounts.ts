@@ -8,6 +8,7 @@
 // Prepaid balances belong to the line (the MSISDN), as in every charging system.
 import type { Msisdn } from './msisdn.js';
 import { msisdnDigits } from './msisdn.js';
+import { AccountFlag, type AccountInput } from '../ledger/types.js';
 
 /** Money currencies a wallet can hold; airtime is bought in the same currencies. */
 export const CURRENCIES = ['USD', 'ZWG'] as const;
@@ -24,6 +25,7 @@ export const AccountCode = {
   system_commissions: 141,
   airtime_sales: 142,
   system_suspense: 143,
+  airtime_issue: 144,
   migration_opening: 150,
   /** A legacy negative balance of a wallet that may not go negative in mari (issue 7). */
   migration_overdraft: 151,
@@ -35,6 +37,7 @@ export const AccountCode = {
   prepaid_expiry: 221,
   voucher_issue: 222,
   bundle_sales: 223,
+  bundle_issue: 224,
 } as const;
 
 export function walletId(party_id: string, currency: Currency): string {
@@ -53,4 +56,36 @@ export function airtimeAsset(currency: Currency): string {
 /** A system account of mari itself (fees, commissions, airtime sales...), one per asset. */
 export function systemId(name: string, asset: string): string {
   return `system:${name}:${asset}`;
+}
+
+/** An agent's e-money float (what it pays out on cash-in and receives on cash-out). */
+export function agentFloatId(party_id: string, currency: Currency): string {
+  return `float:${party_id}:${currency}`;
+}
+
+/** Where an agent's earned commission accrues. */
+export function agentCommissionId(party_id: string, currency: Currency): string {
+  return `commission:${party_id}:${currency}`;
+}
+
+export function merchantTillId(party_id: string, currency: Currency): string {
+  return `till:${party_id}:${currency}`;
+}
+
+/** A bank's settlement (trust) account: its debit balance is the e-money issued against the trust. */
+export function bankSettlementId(party_id: string, currency: Currency): string {
+  return `bank:${party_id}:${currency}`;
+}
+
+/**
+ * The airtime account of a line exactly as every module creates it (same flags, code and
+ * user_data), so a second create answers `exists` rather than `exists_with_different_*`.
+ */
+export function airtimeAccount(msisdn: Msisdn, currency: Currency = 'USD'): AccountInput {
+  return { id: airtimeId(msisdn, currency), asset: airtimeAsset(currency), code: AccountCode.airtime, flags: AccountFlag.debits_must_not_exceed_credits, user_data: null };
+}
+
+/** A bundle lot: units of one purchase (or one migrated bucket) with their own expiry. `lot_key` is at most 50 characters. */
+export function bundleLotId(lot_key: string): string {
+  return `lot:${lot_key}`;
 }

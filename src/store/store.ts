@@ -5,7 +5,7 @@ import type { Asset } from '../ledger/assets.js';
 import type { JournalEntry } from '../ledger/journal.js';
 import type { JournalRecord, Ledger, Lookups } from '../ledger/ledger.js';
 import type { Account, Balances, Transfer } from '../ledger/types.js';
-import type { VerifySource } from '../ledger/verify.js';
+import type { VerifyReport } from '../ledger/verify.js';
 
 /**
  * Product state beside the ledger (parties, PIN hashes, limits used, outbox messages, vouchers...):
@@ -81,7 +81,8 @@ export interface Store {
   accountHistory(account: Account, options: { limit: number; before?: bigint }): Promise<HistoryPage>;
   /** The account's balances as they were at `timestamp` (nanoseconds since the epoch). */
   balanceAt(account: Account, timestamp: bigint): Promise<Balances>;
-  verifySource(): VerifySource;
+  /** Checks the journal (verifyJournal) as of one consistent moment, safe while the store is written. */
+  verify(onProgress?: (entries: number, total: number) => void): VerifyReport | Promise<VerifyReport>;
   /** One committed document. */
   document(collection: string, key: string): Promise<StoredDocument | undefined>;
   /** Committed documents of a collection in key order; streams, so a whole collection can be loaded at start. */

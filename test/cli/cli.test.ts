@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { freshDatabase, query } from '../helpers/postgres.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const bin = path.join(root, 'bin/mari.js');
@@ -24,8 +25,8 @@ function tempDir(): string {
 test('every command answers --help with its usage and exits 0', () => {
   const top = mari(['--help']);
   assert.equal(top.status, 0);
-  const commands = [...top.stdout.matchAll(/^ {2}(\w+) {2,}/gm)].map((m) => m[1]);
-  assert.deepEqual(commands.sort(), ['keys', 'migrate', 'reconcile', 'serve', 'verify']);
+  const commands = [...top.stdout.matchAll(/^ {2}([\w-]+) {2,}/gm)].map((m) => m[1]);
+  assert.deepEqual(commands.sort(), ['keys', 'serve', 'verify', 'ussd', 'migrate', 'reconcile', 'maintenance', 'incident', 'cutover', 'notify', 'parity', 'plan-window'].sort());
   for (const command of commands) {
     const help = mari([command, '--help']);
     assert.equal(help.status, 0, command);
@@ -45,8 +46,8 @@ test('verify on a directory without a ledger says so', () => {
   assert.match(result.stderr, /no ledger/);
 });
 
-async function serveAndWrite(dataDir: string): Promise<void> {
-  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--data-dir', dataDir], {
+async function serveAndWrite(dataDir: string, where: string[] = ['--data-dir', dataDir]): Promise<void> {
+  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--data-dir', dataDir, ...where.filter((arg) => arg !== '--data-dir' && arg !== dataDir)], {
     env: { ...process.env, MARI_API_KEYS: `${KEY}:operator`, MARI_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -112,4 +113,23 @@ test('keys: create prints a key once, list never shows it, revoke removes it', (
   assert.equal(mari(['keys', 'create', '--role', 'root', '--data-dir', dataDir]).status, 2);
   assert.equal(mari(['keys', 'revoke', entry.hash_prefix, '--data-dir', dataDir]).status, 0);
   assert.deepEqual(JSON.parse(mari(['keys', 'list', '--json', '--data-dir', dataDir]).stdout), []);
+});
+
+test('PostgreSQL: serve --store runs on a fresh database, verify --store passes, and fails on an altered transfer', async (t) => {
+  const url = await freshDatabase(t);
+  const dataDir = tempDir();
+  await serveAndWrite(dataDir, ['--store', url]);
+  const verify = mari(['verify', '--store', url, '--json']);
+  assert.equal(verify.status, 0, verify.stdout + verify.stderr);
+  const report = JSON.parse(verify.stdout) as { ok: boolean; transfers: number; accounts: number };
+  assert.deepEqual([report.ok, report.accounts, report.transfers], [true, 2, 1]);
+  const env = mari(['verify', '--json'], { MARI_STORE: url });
+  assert.equal(env.status, 0, env.stdout + env.stderr);
+  await query(url, "ALTER TABLE transfers DISABLE TRIGGER transfers_append_only; UPDATE transfers SET amount = 50000 WHERE id = 't1'");
+  const altered = mari(['verify', '--store', url]);
+  assert.equal(altered.status, 1);
+  assert.match(altered.stdout, /FAILED \(chain\) at journal entry \d+/);
+  const missing = mari(['verify', '--store', url.replace(/\/[^/]*$/, '/postgres')]);
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /no mari ledger/);
 });

@@ -11,6 +11,7 @@ import { openPlatform, type Platform } from '../../src/platform.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { verifyJournal } from '../../src/ledger/verify.js';
 import { openLedger, type LedgerHandle } from '../../src/store/open.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
 
 export interface Answer {
   status: number;
@@ -88,12 +89,18 @@ export function ledgerState(handle: LedgerHandle): { accounts: Record<string, st
   for (const account of handle.ledger.accounts.values()) {
     accounts[account.id] = [account.debits_pending, account.debits_posted, account.credits_pending, account.credits_posted].join('/');
   }
-  return { accounts, records: handle.store.verifySource().recordCount() };
+  return { accounts, records: sqliteStore(handle).verifySource().recordCount() };
 }
 
 export function assertJournalOk(handle: LedgerHandle): void {
-  const report = verifyJournal(handle.store.verifySource());
+  const report = verifyJournal(sqliteStore(handle).verifySource());
   assert.equal(report.ok, true, JSON.stringify(report.failure));
+}
+
+/** The HTTP fixture runs on SQLite, whose journal can be read synchronously. */
+function sqliteStore(handle: LedgerHandle): SqliteStore {
+  assert.ok(handle.store instanceof SqliteStore, 'the HTTP fixture runs on SQLite');
+  return handle.store;
 }
 
 export const USD = { asset: 'USD', code: 1 } as const;

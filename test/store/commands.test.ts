@@ -2,22 +2,18 @@
 // committed together, refusals leaving nothing behind.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { RequestError } from '../../src/errors/registry.js';
 import { AccountFlag } from '../../src/ledger/types.js';
-import { openLedger, type LedgerHandle } from '../../src/store/open.js';
+import type { LedgerHandle } from '../../src/store/open.js';
 import type { StoredDocument } from '../../src/store/store.js';
+import { place, STORE_KINDS, type Place } from '../helpers/stores.js';
 
-async function open(t: TestContext, dir?: string): Promise<{ handle: LedgerHandle; dir: string }> {
-  const dataDir = dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mari-cmd-'));
-  const handle = await openLedger({ dataDir });
-  t.after(async () => {
-    await handle.close();
-    if (!dir) fs.rmSync(dataDir, { recursive: true, force: true });
-  });
-  return { handle, dir: dataDir };
+/** Opens a fresh store of this kind (or `existing` again), closed when the test ends. */
+async function open(t: TestContext, kind: 'sqlite' | 'postgres', existing?: Place): Promise<{ handle: LedgerHandle }> {
+  const store = existing ?? await place(t, kind);
+  const handle = await store.open();
+  t.after(() => handle.close());
+  return { handle };
 }
 
 async function all(iterable: AsyncIterable<StoredDocument>): Promise<StoredDocument[]> {
@@ -54,17 +50,17 @@ function send(handle: LedgerHandle, id: string, amount: bigint, limit: bigint, u
   });
 }
 
-test('a command\'s transfers and documents commit together, and survive a restart', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mari-cmd-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+for (const kind of STORE_KINDS) {
+test(`${kind}: a command's transfers and documents commit together, and survive a restart`, async (t) => {
+  const store = await place(t, kind);
   {
-    const handle = await openLedger({ dataDir: dir });
+    const handle = await store.open();
     await wallets(handle);
     const used = new Map<string, bigint>();
     assert.deepEqual(await send(handle, 's1', 30n, 50n, used), { result: 'ok', balance: 70n });
     await handle.close();
   }
-  const { handle } = await open(t, dir);
+  const { handle } = await open(t, kind, store);
   assert.equal(handle.ledger.accounts.get('bob')!.credits_posted, 30n);
   const usage = await handle.store.document('usage', 'alice');
   assert.equal(usage?.tag, 'day-1');
@@ -73,8 +69,8 @@ test('a command\'s transfers and documents commit together, and survive a restar
   assert.deepEqual((await all(handle.store.documents('outbox', { tag: 'alice' }))).map((d) => d.key), ['msg-s1']);
 });
 
-test('concurrent commands see each other: a limit checked inside the writer is never exceeded', async (t) => {
-  const { handle } = await open(t);
+test(`${kind}: concurrent commands see each other: a limit checked inside the writer is never exceeded`, async (t) => {
+  const { handle } = await open(t, kind);
   await wallets(handle);
   const used = new Map<string, bigint>();
   const outcomes = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => send(handle, `c${i}`, 7n, 50n, used)));
@@ -87,8 +83,8 @@ test('concurrent commands see each other: a limit checked inside the writer is n
   assert.equal((await all(handle.store.documents('outbox'))).length, 7);
 });
 
-test('a refused command writes nothing, and its neighbours in the batch are unaffected', async (t) => {
-  const { handle } = await open(t);
+test(`${kind}: a refused command writes nothing, and its neighbours in the batch are unaffected`, async (t) => {
+  const { handle } = await open(t, kind);
   await wallets(handle);
   const refused = handle.writer.execute({
     run(ctx) {
@@ -104,8 +100,8 @@ test('a refused command writes nothing, and its neighbours in the batch are unaf
   assert.equal(handle.writer.failed, undefined);
 });
 
-test('a command that throws after writing transfers stops the writer rather than answer a half-done operation', async (t) => {
-  const { handle } = await open(t);
+test(`${kind}: a command that throws after writing transfers stops the writer rather than answer a half-done operation`, async (t) => {
+  const { handle } = await open(t, kind);
   await wallets(handle);
   const fatal: Error[] = [];
   handle.writer.on('fatal', (e) => fatal.push(e));
@@ -121,8 +117,8 @@ test('a command that throws after writing transfers stops the writer rather than
   await assert.rejects(handle.writer.createTransfers([]), (e: unknown) => e instanceof RequestError && e.code === 'writer_unavailable');
 });
 
-test('documents: delete, prefix, tag and paging past 1,000 in key order', async (t) => {
-  const { handle } = await open(t);
+test(`${kind}: documents: delete, prefix, tag and paging past 1,000 in key order`, async (t) => {
+  const { handle } = await open(t, kind);
   await handle.writer.execute({
     run(ctx) {
       for (let i = 0; i < 2_500; i++) ctx.put({ collection: 'vouchers', key: `b1:${String(i).padStart(5, '0')}`, tag: i % 2 ? 'odd' : 'even', value: JSON.stringify({ i }) });
@@ -140,3 +136,4 @@ test('documents: delete, prefix, tag and paging past 1,000 in key order', async 
   await handle.writer.execute({ run: (ctx) => ctx.put({ collection: 'vouchers', key: 'b2:00000', value: null }) });
   assert.equal(await handle.store.document('vouchers', 'b2:00000'), undefined);
 });
+}

@@ -92,7 +92,7 @@ async function checkAfterRestart(handle: LedgerHandle, dataDir: string, calls: r
   const before = balancesOf(ledger.accountsByNo);
   const mark = db.prepare('SELECT coalesce(max(timestamp), 0) FROM transfers').pluck().get() as bigint;
   ledger.checkInvariants();
-  const report = db.transaction(() => verifyJournal(store.verifySource()))();
+  const report = db.transaction(() => verifyJournal((store as SqliteStore).verifySource()))();
   assert.ok(report.ok, `${where}: verify: ${JSON.stringify(report.failure)}`);
   const countOf = db.prepare('SELECT count(*) FROM transfers WHERE id = ?').pluck();
   const inputs = new Map(calls.flatMap((c) => c.transfers).map((t) => [t.id, t]));

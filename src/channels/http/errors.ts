@@ -58,7 +58,7 @@ export function errorHandler(error: unknown, request: FastifyRequest, reply: Fas
 
 export function sendError(reply: FastifyReply, error: RequestError): void {
   if (error.code === 'unauthorized') reply.header('www-authenticate', 'Bearer');
-  if (error.code === 'writer_unavailable') reply.header('retry-after', '1');
+  if (error.code === 'writer_unavailable' || error.code === 'not_writer') reply.header('retry-after', '1');
   const body: ErrorBody = { code: error.code, message: error.message };
   if (error.details !== undefined) body.details = error.details;
   reply.code(error.status).type('application/json; charset=utf-8').send(body);

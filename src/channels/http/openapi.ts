@@ -15,11 +15,19 @@ import {
 } from '../../errors/registry.js';
 import type { Route } from './routes.js';
 import { NAMED_SCHEMAS, errorOutput } from './schemas.js';
+import { MONEY_ERRORS } from '../../errors/money.js';
+import { CHANNELS_ERRORS } from '../../errors/channels.js';
+import { PREPAID_ERRORS } from '../../errors/prepaid.js';
+import { CUTOVER_ERRORS } from '../../errors/cutover.js';
 
 export const API_VERSION = '1.0.0';
 
 /** Where each request error can occur. A code added to the registry does not compile until placed here. */
 type Scope = 'every' | 'keyed' | 'write' | 'body' | 'input' | 'route' | 'unrouted';
+function routeScoped<T extends Record<string, unknown>>(codes: T): { readonly [K in keyof T]: 'route' } {
+  return Object.fromEntries(Object.keys(codes).map((code) => [code, 'route'])) as { readonly [K in keyof T]: 'route' };
+}
+
 export const REQUEST_ERROR_SCOPES = {
   invalid_json: 'body',
   invalid_request: 'input',
@@ -39,7 +47,15 @@ export const REQUEST_ERROR_SCOPES = {
   request_timeout: 'unrouted',
   headers_too_large: 'unrouted',
   writer_unavailable: 'write',
+  not_writer: 'write',
   internal_error: 'every',
+  // An area's codes are each answered by the routes that list them.
+  ...routeScoped(MONEY_ERRORS),
+  ...routeScoped(PREPAID_ERRORS),
+  ...routeScoped(CHANNELS_ERRORS),
+  ...routeScoped(CUTOVER_ERRORS),
+  // Any write may meet a maintenance window (the cutover kit's central hook).
+  maintenance: 'write',
 } as const satisfies Partial<Record<RequestErrorCode, Scope>>;
 
 interface Answered {

@@ -10,29 +10,43 @@ import { parse, type Command } from '../args.js';
 export const serve: Command = {
   name: 'serve',
   summary: 'serve the ledger and its HTTP API',
-  usage: `mari serve [--data-dir DIR] [--port N] [--host HOST]
+  usage: `mari serve [--data-dir DIR] [--store postgres://…] [--port N] [--host HOST]
 
 Opens (or creates) the ledger in the data directory, checks its invariants, and serves the
 HTTP API. On the first start with no API key it creates an operator key and prints it once.
 Stops cleanly on SIGINT/SIGTERM (queued transfers are committed first).
 
   --data-dir DIR   data directory (default: MARI_DATA_DIR or ./data)
+  --store URL      keep the ledger in PostgreSQL (default: MARI_STORE; else SQLite in the data
+                   directory). Several processes may share one database: one writes, the others
+                   serve reads, answer writes with not_writer, and take over if the writer dies.
   --port N         port (default: PORT or 8080; 0 picks a free one)
   --host HOST      address to listen on (default: HOST or 127.0.0.1)
 
-Environment: MARI_DATA_DIR, PORT, HOST, MARI_LOG_LEVEL, MARI_API_KEYS (key:role,...),
+Environment: MARI_DATA_DIR, MARI_STORE, PORT, HOST, MARI_LOG_LEVEL, MARI_API_KEYS (key:role,...),
 MARI_BODY_BYTES_MAX, MARI_BATCH_EVENTS_MAX, MARI_PAGE_SIZE_DEFAULT, MARI_PAGE_SIZE_MAX,
 MARI_COMMIT_EVENTS_MAX.`,
   async run(argv) {
-    const { values } = parse(argv, { 'data-dir': { type: 'string' }, port: { type: 'string' }, host: { type: 'string' } });
+    const { values } = parse(argv, { 'data-dir': { type: 'string' }, store: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' } });
     const overrides = {
       ...(values['data-dir'] ? { data_dir: values['data-dir'] } : {}),
+      ...(values.store ? { store: values.store } : {}),
       ...(values.port !== undefined ? { port: Number(values.port) } : {}),
       ...(values.host ? { host: values.host } : {}),
     };
     const config = loadConfig(process.env, overrides);
     const logger = createLogger(config.log_level);
-    const handle = await openLedger({ dataDir: config.data_dir, writer: { commit_events_max: config.commit_events_max } });
+    const handle = await openLedger({
+      dataDir: config.data_dir, store: config.store, address: `http://${config.host}:${config.port}`,
+      writer: { commit_events_max: config.commit_events_max },
+    });
+    // PostgreSQL: a standby that takes over writes from then on; a writer that lost the role must
+    // not go on serving what it holds in memory: it exits, and a restart makes it a standby.
+    handle.role?.on('promoted', () => logger.info('this process took over the writer role'));
+    handle.role?.on('lost', (error) => {
+      logger.fatal({ err: error }, 'lost the writer role');
+      process.exit(70);
+    });
     const platform = await openPlatform(handle, config);
     const keys = KeyStore.open(config);
     if (keys.list().length === 0) {
@@ -58,7 +72,13 @@ MARI_COMMIT_EVENTS_MAX.`,
     process.on('SIGINT', () => void stop('SIGINT'));
     process.on('SIGTERM', () => void stop('SIGTERM'));
     const address = await app.listen({ port: config.port, host: config.host });
-    console.log(`mari listening on ${address} (data in ${config.data_dir}, ${handle.ledger.accounts.size} accounts)`);
+    const where = config.store ? `PostgreSQL ${redact(config.store)}, ${handle.role?.writing ? 'writer' : `standby of ${handle.role?.writer ?? 'another process'}`}` : `data in ${config.data_dir}`;
+    console.log(`mari listening on ${address} (${where}, ${handle.ledger.accounts.size} accounts)`);
     return new Promise<number>(() => {});
   },
 };
+
+/** A connection string without its password, for logs. */
+export function redact(url: string): string {
+  return url.replace(/(:\/\/[^:/@]*):[^@/]*@/, '$1:***@');
+}

@@ -5,14 +5,16 @@ import path from 'node:path';
 import { loadConfig } from '../../config.js';
 import { formatAmount } from '../../ledger/amount.js';
 import type { VerifyReport } from '../../ledger/verify.js';
+import { PostgresStore } from '../../store/postgres.js';
 import { SqliteStore } from '../../store/sqlite.js';
+import { redact } from './serve.js';
 import { parse, UsageError, type Command } from '../args.js';
 import { Progress } from '../progress.js';
 
 export const verify: Command = {
   name: 'verify',
   summary: 'check the journal\'s hash chain, recompute every balance, check conservation',
-  usage: `mari verify [--data-dir DIR] [--json]
+  usage: `mari verify [--data-dir DIR | --store postgres://…] [--json]
 
 Checks, from the journal alone: each entry commits to the previous one's hash and to its
 records; every balance recomputed from the records respects its account's bounds at every
@@ -21,18 +23,29 @@ Exits 0 when everything holds, 1 naming the first broken entry, record or accoun
 Safe to run while mari serves (it reads a consistent snapshot).
 
   --data-dir DIR   the data directory (default: MARI_DATA_DIR or ./data)
+  --store URL      verify the ledger in this PostgreSQL database (default: MARI_STORE)
   --json           print the report as one JSON object`,
   async run(argv) {
-    const { values } = parse(argv, { 'data-dir': { type: 'string' }, json: { type: 'boolean' } });
-    const config = loadConfig(process.env, values['data-dir'] ? { data_dir: values['data-dir'] } : {});
-    if (!fs.existsSync(path.join(config.data_dir, 'ledger.sqlite'))) throw new UsageError(`no ledger in ${config.data_dir}`);
-    const store = new SqliteStore({ dataDir: config.data_dir, readonly: true });
+    const { values } = parse(argv, { 'data-dir': { type: 'string' }, store: { type: 'string' }, json: { type: 'boolean' } });
+    const config = loadConfig(process.env, {
+      ...(values['data-dir'] ? { data_dir: values['data-dir'] } : {}),
+      ...(values.store ? { store: values.store } : {}),
+    });
+    let store: SqliteStore | PostgresStore;
+    if (config.store) {
+      store = await PostgresStore.open({ url: config.store }).catch((error: Error) => {
+        throw new UsageError(`cannot verify ${redact(config.store!)}: ${error.message}`);
+      });
+    } else {
+      if (!fs.existsSync(path.join(config.data_dir, 'ledger.sqlite'))) throw new UsageError(`no ledger in ${config.data_dir}`);
+      store = new SqliteStore({ dataDir: config.data_dir, readonly: true });
+    }
     const started = performance.now();
     let report: VerifyReport;
     const scales = new Map(store.assets().map((a) => [a.code, a.scale]));
     try {
       let progress: Progress | undefined;
-      report = store.verify((entries, total) => {
+      report = await store.verify((entries, total) => {
         progress ??= new Progress('verifying', total, { enabled: !values.json && Boolean(process.stderr.isTTY) });
         progress.update(entries);
       });

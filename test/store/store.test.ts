@@ -1,25 +1,14 @@
-// Checks the SQLite store through openLedger: reopen keeps balances, pendings and expiries; checkpoint + replay; history; balanceAt; append-only triggers.
+// The store suite, run against SQLite and PostgreSQL alike, through openLedger: reopen keeps balances, pendings and expiries; checkpoint + replay; history; balanceAt; append-only triggers.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import Database from 'better-sqlite3';
-import { verifyJournal } from '../../src/ledger/verify.js';
 import { AccountFlag, TransferFlag, zeroBalances, type Balances, type TransferInput } from '../../src/ledger/types.js';
 import type { Ledger } from '../../src/ledger/ledger.js';
-import { openLedger, type LedgerHandle } from '../../src/store/open.js';
-import { SqliteStore } from '../../src/store/sqlite.js';
+import type { LedgerHandle } from '../../src/store/open.js';
+import { place, STORE_KINDS } from '../helpers/stores.js';
 
 const S = 1_000_000_000n;
 const WALLET = AccountFlag.debits_must_not_exceed_credits;
-
-function tempDir(t: TestContext): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mari-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 function xfer(id: string, debit: string, credit: string, amount: bigint, extra: Partial<TransferInput> = {}): TransferInput {
   return { id, debit_account_id: debit, credit_account_id: credit, amount, asset: 'USD', code: 1, ...extra };
@@ -49,18 +38,10 @@ async function accounts(h: LedgerHandle, ...ids: string[]): Promise<void> {
   await ok(h.writer.createAccounts(ids.map((id) => ({ id, asset: 'USD', code: 1, flags: id.startsWith('w') ? WALLET : 0 }))), ids.length);
 }
 
-function verify(dir: string) {
-  const store = new SqliteStore({ dataDir: dir, readonly: true });
-  try {
-    return store.db.transaction(() => verifyJournal(store.verifySource()))();
-  } finally {
-    void store.close();
-  }
-}
-
-test('close and reopen keeps accounts, balances, pending transfers and retries', async (t) => {
-  const dir = tempDir(t);
-  let h = await openLedger({ dataDir: dir });
+for (const kind of STORE_KINDS) {
+test(`${kind}: close and reopen keeps accounts, balances, pending transfers and retries`, async (t) => {
+  const store = await place(t, kind);
+  let h = await store.open();
   await ok(h.writer.createAccounts([
     { id: 'a', asset: 'USD', code: 1 },
     { id: 'b', asset: 'USD', code: 1 },
@@ -74,7 +55,7 @@ test('close and reopen keeps accounts, balances, pending transfers and retries',
   const last = h.ledger.lastTimestamp;
   await h.close();
 
-  h = await openLedger({ dataDir: dir });
+  h = await store.open();
   try {
     assert.deepEqual(balances(h.ledger), before);
     assert.deepEqual(before.w, { debits_pending: 400n, debits_posted: 20n, credits_pending: 0n, credits_posted: 1000n });
@@ -98,18 +79,18 @@ test('close and reopen keeps accounts, balances, pending transfers and retries',
   } finally {
     await h.close();
   }
-  assert.deepEqual(verify(dir).failure, undefined);
+  assert.deepEqual((await store.verify()).failure, undefined);
 });
 
-test('a pending transfer with a 1 s timeout expires after a reopen', async (t) => {
-  const dir = tempDir(t);
-  let h = await openLedger({ dataDir: dir });
+test(`${kind}: a pending transfer with a 1 s timeout expires after a reopen`, async (t) => {
+  const store = await place(t, kind);
+  let h = await store.open();
   await accounts(h, 'a', 'b');
   await ok(h.writer.createTransfers([pending('p', 'a', 'b', 10n, 1), pending('keep', 'a', 'b', 5n)]), 2);
   const p = (await h.store.getTransfer('p'))!;
   await h.close();
 
-  h = await openLedger({ dataDir: dir });
+  h = await store.open();
   try {
     assert.ok(h.ledger.pending.has('p'), 'still pending right after the reopen');
     assert.equal(h.ledger.nextExpiry(), p.timestamp + S);
@@ -128,24 +109,24 @@ test('a pending transfer with a 1 s timeout expires after a reopen', async (t) =
   } finally {
     await h.close();
   }
-  h = await openLedger({ dataDir: dir });
+  h = await store.open();
   try {
     assert.deepEqual([...h.ledger.pending.keys()], ['keep']);
     assert.deepEqual(await h.writer.createTransfers([post('q', 'p')]), ['pending_transfer_expired']);
   } finally {
     await h.close();
   }
-  assert.deepEqual(verify(dir).failure, undefined);
+  assert.deepEqual((await store.verify()).failure, undefined);
 });
 
-test('a checkpoint, more writes without one, then a crash: the reopen replays the journal', async (t) => {
-  const dir = tempDir(t);
-  let h = await openLedger({ dataDir: dir, writer: { checkpoint_interval_ms: 0 } });
+test(`${kind}: a checkpoint, more writes without one, then a crash: the reopen replays the journal`, async (t) => {
+  const store = await place(t, kind);
+  let h = await store.open({ writer: { checkpoint_interval_ms: 0 } });
   await accounts(h, 'a', 'b', 'w');
   await ok(h.writer.createTransfers([xfer('fund', 'a', 'w', 500n), pending('p1', 'w', 'b', 100n), pending('p2', 'w', 'b', 50n, 3600)]), 3);
   await h.close();
 
-  h = await openLedger({ dataDir: dir, writer: { checkpoint_interval_ms: 3_600_000 } });
+  h = await store.open({ writer: { checkpoint_interval_ms: 3_600_000 } });
   await accounts(h, 'c', 'w2');
   await ok(h.writer.createTransfers([post('q1', 'p1', 60n), pending('p3', 'w', 'c', 70n), xfer('t1', 'a', 'w2', 9n)]), 3);
   await ok(h.writer.createTransfers([{ id: 'v2', pending_id: 'p2', flags: TransferFlag.void_pending_transfer }, xfer('r1', 'b', 'w', 10n, { reversal_of: 'q1' })]), 2);
@@ -153,17 +134,13 @@ test('a checkpoint, more writes without one, then a crash: the reopen replays th
   const expectedPending = [...h.ledger.pending.keys()].sort();
   const lastTimestamp = h.ledger.lastTimestamp;
   // A crash: the store goes away without the writer's final checkpoint.
-  await h.store.close();
+  await store.crash(h);
 
-  const raw = new Database(path.join(dir, 'ledger.sqlite'), { readonly: true });
-  raw.defaultSafeIntegers(true);
-  const checkpoint = BigInt(raw.prepare("SELECT value FROM meta WHERE key = 'checkpoint_timestamp'").pluck().get() as string);
-  const newest = raw.prepare('SELECT max(timestamp) FROM transfers').pluck().get() as bigint;
-  raw.close();
+  const { checkpoint, newest } = await store.checkpointAndNewest();
   assert.ok(checkpoint > 0n && checkpoint < newest, 'records after the checkpoint must be replayed');
-  assert.deepEqual(verify(dir).failure, undefined, 'the crashed store verifies');
+  assert.deepEqual((await store.verify()).failure, undefined, 'the crashed store verifies');
 
-  h = await openLedger({ dataDir: dir });
+  h = await store.open();
   try {
     assert.deepEqual(balances(h.ledger), expected);
     assert.deepEqual([...h.ledger.pending.keys()].sort(), expectedPending);
@@ -179,19 +156,19 @@ test('a checkpoint, more writes without one, then a crash: the reopen replays th
   }
 });
 
-test('after a crash and a replay, the next checkpoint saves the replayed accounts too', async (t) => {
-  const dir = tempDir(t);
-  let h = await openLedger({ dataDir: dir });
+test(`${kind}: after a crash and a replay, the next checkpoint saves the replayed accounts too`, async (t) => {
+  const store = await place(t, kind);
+  let h = await store.open();
   await accounts(h, 'a', 'b');
   await h.close();
-  h = await openLedger({ dataDir: dir, writer: { checkpoint_interval_ms: 3_600_000 } });
+  h = await store.open({ writer: { checkpoint_interval_ms: 3_600_000 } });
   await ok(h.writer.createTransfers([xfer('t1', 'a', 'b', 5n)]), 1);
-  await h.store.close(); // a crash: no final checkpoint
-  h = await openLedger({ dataDir: dir });
+  await store.crash(h); // no final checkpoint
+  h = await store.open();
   assert.equal(h.ledger.accounts.get('a')!.debits_posted, 5n, 'replayed');
   await h.close(); // writes a checkpoint
-  const report = verify(dir);
-  h = await openLedger({ dataDir: dir });
+  const report = (await store.verify());
+  h = await store.open();
   try {
     assert.equal(h.ledger.accounts.get('a')!.debits_posted, 5n, 'the third start still has t1\'s effect');
     assert.equal(h.ledger.accounts.get('b')!.credits_posted, 5n);
@@ -201,9 +178,9 @@ test('after a crash and a replay, the next checkpoint saves the replayed account
   assert.deepEqual(report.failure, undefined);
 });
 
-test('account history pages newest first, each entry with the account\'s balances after it', async (t) => {
-  const dir = tempDir(t);
-  const h = await openLedger({ dataDir: dir });
+test(`${kind}: account history pages newest first, each entry with the account\'s balances after it`, async (t) => {
+  const store = await place(t, kind);
+  const h = await store.open();
   try {
     await accounts(h, 'a', 'b', 'c');
     const inputs: TransferInput[] = [];
@@ -256,9 +233,9 @@ test('account history pages newest first, each entry with the account\'s balance
   }
 });
 
-test('balanceAt before, at, between and after transfers; history survives losing its index file', async (t) => {
-  const dir = tempDir(t);
-  let h = await openLedger({ dataDir: dir });
+test(`${kind}: balanceAt before, at, between and after transfers; history survives losing its index`, async (t) => {
+  const store = await place(t, kind);
+  let h = await store.open();
   const stamps: bigint[] = [];
   try {
     await accounts(h, 'a', 'b', 'c');
@@ -284,8 +261,8 @@ test('balanceAt before, at, between and after transfers; history survives losing
     await h.close();
   }
   // The history index is derived: without its file, it is rebuilt from the journal.
-  for (const file of fs.readdirSync(dir)) if (file.startsWith('history.sqlite')) fs.rmSync(path.join(dir, file));
-  h = await openLedger({ dataDir: dir });
+  await store.dropHistory();
+  h = await store.open();
   try {
     const b = h.ledger.accounts.get('b')!;
     assert.deepEqual(bal(await h.store.balanceAt(b, stamps[1])), { ...zeroBalances(), credits_posted: 10n, credits_pending: 5n });
@@ -297,30 +274,24 @@ test('balanceAt before, at, between and after transfers; history survives losing
   }
 });
 
-test('the append-only triggers refuse UPDATE and DELETE on transfers and the journal, and edits of account identity', async (t) => {
-  const dir = tempDir(t);
-  const h = await openLedger({ dataDir: dir });
+test(`${kind}: the database itself refuses UPDATE and DELETE on transfers and the journal, and edits of account identity`, async (t) => {
+  const store = await place(t, kind);
+  const h = await store.open();
   await accounts(h, 'a', 'b');
   await ok(h.writer.createTransfers([xfer('t1', 'a', 'b', 10n)]), 1);
   await h.close();
-  const raw = new Database(path.join(dir, 'ledger.sqlite'));
-  try {
-    const refused = { code: 'SQLITE_CONSTRAINT_TRIGGER' };
-    assert.throws(() => raw.prepare('UPDATE transfers SET amount = 11').run(), refused);
-    assert.throws(() => raw.prepare('UPDATE transfers SET user_data = NULL').run(), refused);
-    assert.throws(() => raw.prepare('DELETE FROM transfers').run(), refused);
-    assert.throws(() => raw.prepare('UPDATE journal SET hash = zeroblob(32)').run(), refused);
-    assert.throws(() => raw.prepare('UPDATE journal SET seq = seq + 10').run(), refused);
-    assert.throws(() => raw.prepare('DELETE FROM journal WHERE seq = 1').run(), refused);
-    assert.throws(() => raw.prepare("UPDATE accounts SET asset = 'ZWG'").run(), refused);
-    assert.throws(() => raw.prepare('UPDATE accounts SET flags = 2').run(), refused);
-    assert.throws(() => raw.prepare('DELETE FROM accounts').run(), refused);
-    // Checkpointed balances are the one thing that may change in place.
-    assert.equal(raw.prepare('UPDATE accounts SET debits_posted = debits_posted').run().changes, 2);
-    assert.equal(raw.prepare('SELECT count(*) FROM transfers').pluck().get(), 1);
-    assert.equal(raw.prepare('SELECT count(*) FROM journal').pluck().get(), 2);
-  } finally {
-    raw.close();
-  }
-  assert.deepEqual(verify(dir).failure, undefined);
+  const refused = kind === 'sqlite' ? { code: 'SQLITE_CONSTRAINT_TRIGGER' } : { code: '23001' };
+  const statements = [
+    'UPDATE transfers SET amount = 11', 'UPDATE transfers SET user_data = NULL', 'DELETE FROM transfers',
+    kind === 'sqlite' ? 'UPDATE journal SET hash = zeroblob(32)' : "UPDATE journal SET hash = '\\x00'::bytea",
+    'UPDATE journal SET seq = seq + 10', 'DELETE FROM journal WHERE seq = 1',
+    "UPDATE accounts SET asset = 'ZWG'", 'UPDATE accounts SET flags = 2', 'DELETE FROM accounts',
+    ...(kind === 'postgres' ? ['TRUNCATE transfers', 'TRUNCATE journal', 'TRUNCATE accounts CASCADE'] : []),
+  ];
+  for (const sql of statements) await assert.rejects(store.raw(sql), refused, sql);
+  // Checkpointed balances are the one thing that may change in place.
+  assert.equal(await store.raw('UPDATE accounts SET debits_posted = debits_posted'), 2);
+  assert.deepEqual((await store.verify()).failure, undefined);
+  assert.equal((await store.verify()).transfers, 1);
 });
+}
