@@ -16,6 +16,9 @@ import { openCsvSource, openMysqlSource, type LegacySource } from '../../src/cut
 import { TransferFlag } from '../../src/ledger/types.js';
 import { PARTIES, type Party } from '../../src/products/parties.js';
 import { openLedger, type LedgerHandle } from '../../src/store/open.js';
+import { loadConfig } from '../../src/config.js';
+import { formatDecimal, parseDecimal } from '../../src/cutover/decimal.js';
+import { openPlatform, type ProductModule } from '../../src/platform.js';
 import { createLegacyDatabase, CUTOVER_LOCAL, type LegacyDatabase } from '../helpers/legacy.js';
 
 let legacy: LegacyDatabase;
@@ -302,4 +305,39 @@ test('a bundle bucket becomes a prepaid lot with its units and its expiry conver
   assert.equal(BigInt(lot.expires_at), BigInt(Date.parse(expires.replace(' ', 'T') + '+02:00')) * 1_000_000n);
   const account = handle.ledger.accounts.get(record.account_id)!;
   assert.equal(account.credits_posted - account.debits_posted, BigInt(lot.units));
+});
+
+test('mobile money and prepaid serve migrated customers: the MD5 PIN works once and is upgraded, money moves, bundles show', async () => {
+  // Two active subscribers with a USD balance, whose numbers are not registered twice.
+  const collided = new Set(legacy.manifest.anomalies.msisdn_collisions);
+  const rows = legacy.sql(`SELECT s.sub_id, s.msisdn, s.pin_md5, w.balance FROM subscriber s JOIN wallet w ON w.owner_type = 'SUBSCRIBER' AND w.owner_ref = s.sub_id AND w.currency = 'USD'
+    WHERE s.status = 'ACTIVE' AND w.balance > 5 ORDER BY s.sub_id LIMIT 40`).trim().split('\n').map((line) => line.split('\t')).filter(([id]) => !collided.has(Number(id)));
+  const collisions = await findings(handle, 'msisdn_collision');
+  const shared = new Set(collisions.flatMap((f) => f.sub_ids as string[]));
+  const [payer, payee] = rows.filter(([id]) => !shared.has(id));
+  // The legacy PIN is 4 digits under unsalted MD5: the test finds it as an attacker would, which is why it is upgraded.
+  const pin = Array.from({ length: 10_000 }, (_, i) => String(i).padStart(4, '0')).find((p) => crypto.createHash('md5').update(p).digest('hex') === payer[2])!;
+  const platform = await openPlatform(handle, loadConfig({}, { data_dir: handle.store.kind === 'sqlite' ? os.tmpdir() : '' }));
+  try {
+    const money = platform.module<ProductModule & { balance(i: { msisdn: string; pin: string }): Promise<{ balances: { account_id: string; available: bigint }[] }>; sendMoney(i: Record<string, unknown>): Promise<unknown> }>('money');
+    const before = await money.balance({ msisdn: payer[1], pin });
+    const usd = before.balances.find((b) => b.account_id === `wallet:sub.${payer[0]}:USD`)!;
+    assert.equal(formatDecimal(usd.available, 2), payer[3]);
+    const upgraded = JSON.parse((await handle.store.document('money_pins', `sub.${payer[0]}`))!.value);
+    assert.equal(upgraded.scheme, 'scrypt', 'upgraded at the first correct entry');
+    await money.sendMoney({ from: payer[1], to: payee[1], amount: 100n, currency: 'USD', pin, reference: 'migrated-p2p-1' });
+    const wallet = handle.ledger.accounts.get(`wallet:sub.${payee[0]}:USD`)!;
+    assert.equal(formatDecimal(wallet.credits_posted - wallet.debits_posted, 2), formatDecimal(parseDecimal(payee[3], 2)! + 100n, 2));
+    const prepaid = platform.module<ProductModule & { bundleBalances(msisdn: string): Promise<{ lot_id: string; available: string }[]> }>('prepaid');
+    const [[bucket_id, sub_id, amount]] = legacy.sql(`SELECT b.bucket_id, b.sub_id, b.amount FROM prepaid_bucket b JOIN subscriber s ON s.sub_id = b.sub_id WHERE b.kind = 'DATA' AND b.amount > 0 AND b.expires_at > '2026-11-24 00:00:00' ORDER BY b.bucket_id LIMIT 1`).trim().split('\n').map((l) => l.split('\t'));
+    const party = JSON.parse((await handle.store.document(PARTIES, `sub.${sub_id}`))!.value) as Party;
+    if (!shared.has(sub_id)) {
+      const lots = await prepaid.bundleBalances(party.msisdn!);
+      const lot = lots.find((l) => l.lot_id === `lot:m:${bucket_id}`);
+      assert.ok(lot, 'the migrated bundle is usable');
+      assert.equal(lot.available, amount.replace(/\.0000$/, ''));
+    }
+  } finally {
+    for (const module of [...platform.modules.values()].reverse()) await module.close?.();
+  }
 });
