@@ -118,7 +118,12 @@ class MysqlSource implements LegacySource {
   /** A connection per concurrent stream: a streaming query holds its connection until the end. */
   private async connect(): Promise<Connection> {
     const connection = mysql.createConnection(this.options);
+    // A lost connection fails the read in progress (its stream or query errors); never the process.
+    connection.on('error', () => undefined);
     await new Promise<void>((resolve, reject) => connection.connect((error) => (error ? reject(error) : resolve())));
+    // A streamed read waits while the writer catches up (backpressure): the server must not give up
+    // on a client that is slow to read (net_write_timeout is 60 s by default).
+    await new Promise<void>((resolve, reject) => connection.query('SET SESSION net_write_timeout = 3600, net_read_timeout = 3600', (error) => (error ? reject(error) : resolve())));
     this.connections.push(connection);
     return connection;
   }
