@@ -12,6 +12,7 @@ import { Importer, type ImportSummary } from '../../src/cutover/import.js';
 import { hashVoucherPin, LEGACY_ACCOUNTS, legacyRecord, MIGRATION_FINDINGS, PREPAID_LOTS, VOUCHERS, type LegacyBucketRecord, type RangeDocument } from '../../src/cutover/formats.js';
 import { reconcile } from '../../src/cutover/reconcile.js';
 import { renderReport } from '../../src/cutover/report.js';
+import { importDeltaGate, reconcileGate } from '../../src/cutover/tools.js';
 import { openCsvSource, openMysqlSource, type LegacySource } from '../../src/cutover/source.js';
 import { TransferFlag } from '../../src/ledger/types.js';
 import { PARTIES, type Party } from '../../src/products/parties.js';
@@ -230,6 +231,15 @@ test('a delta brings only the transactions made since, and the drift since, and 
   const again = await new Importer({ source, handle, delta: true, as_of_local: CUTOVER_LOCAL }).run();
   assert.equal(again.rows_read.txn_log ?? 0, 0, 'nothing new the second time');
   assert.equal(again.transfers_booked, 0);
+});
+
+test('the cutover runbook\'s gates run the real delta import and reconcile', async () => {
+  const delta = await importDeltaGate(handle, legacy.url);
+  assert.equal(delta.ok, true, delta.summary);
+  assert.match(delta.summary, /^delta \(pass 4\): 0 new transactions/);
+  const reconciled = await reconcileGate(handle, legacy.url);
+  assert.equal(reconciled.ok, true, reconciled.summary);
+  assert.equal((await reconcileGate(handle, undefined)).ok, false);
 });
 
 test('reconcile names exactly the accounts changed on either side, each with its class', async () => {
