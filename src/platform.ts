@@ -6,7 +6,10 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import type { Route } from './channels/http/routes.js';
 import type { LedgerHandle } from './store/open.js';
+import { cutoverModule } from './cutover/kit/module.js';
 import { openMoney } from './products/money/index.js';
+import { smsModule } from './channels/sms/module.js';
+import { ussdModule } from './channels/ussd/module.js';
 import { prepaidModule } from './products/prepaid/module.js';
 
 export interface ProductModule {
@@ -29,7 +32,8 @@ export interface PlatformContext {
 /** Opens one module; the list below is in dependency order. */
 export type ModuleFactory = (context: PlatformContext) => Promise<ProductModule>;
 
-export const MODULES: ModuleFactory[] = [openMoney, prepaidModule];
+// The cutover kit last: it looks the others up when it needs them and closes first.
+export const MODULES: ModuleFactory[] = [openMoney, prepaidModule, smsModule, ussdModule, cutoverModule()];
 
 export interface Platform {
   handle: LedgerHandle;

@@ -1,17 +1,21 @@
 // The mari command line: one command per word, --help on each.
 import { UsageError, type Command } from './args.js';
 import { keys } from './commands/keys.js';
+import { migrate } from './commands/migrate.js';
+import { reconcileCommand } from './commands/reconcile.js';
 import { serve } from './commands/serve.js';
 import { verify } from './commands/verify.js';
+import { ussd } from './commands/ussd.js';
+import { cutover, incident, maintenance, notify, parity, planWindow } from './commands/cutover_kit.js';
 
-const commands: readonly Command[] = [serve, verify, keys];
+const commands: readonly Command[] = [serve, verify, keys, ussd, migrate, reconcileCommand, maintenance, incident, cutover, notify, parity, planWindow];
 
 function usage(): string {
   return `mari — a mobile money and prepaid ledger whose balances can be proven
 
 usage: mari <command> [options]    (mari <command> --help for its options)
 
-${commands.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join('\n')}`;
+${commands.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`).join('\n')}`;
 }
 
 async function main(argv: string[]): Promise<number> {

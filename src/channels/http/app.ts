@@ -50,14 +50,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const writerStop = watchWriter(handle.writer);
   app.addHook('onClose', async () => writerStop.release());
   let document: Record<string, unknown> = {};
+  // Read once: callers pass an iterator (platform.modules.values()), which a second loop would find empty.
+  const modules = [...(options.modules ?? [])];
   const table = [
     ...routes({ handle, config, written: (work) => Promise.race([work, writerStop.stopped]) }),
-    ...[...(options.modules ?? [])].flatMap((module) => module.routes?.() ?? []),
+    ...modules.flatMap((module) => module.routes?.() ?? []),
     openApiRoute(() => document),
   ];
   document = openApiDocument(table);
   for (const route of table) register(app, route);
-  for (const module of options.modules ?? []) await module.register?.(app);
+  for (const module of modules) await module.register?.(app);
   app.setNotFoundHandler(notFoundHandler(table));
   return app;
 }
@@ -84,7 +86,7 @@ function register(app: FastifyInstance, route: Route): void {
     method: route.method,
     url: route.url,
     schema,
-    config: { access: route.access },
+    config: { access: route.access, writes: route.writes === true },
     async handler(request, reply) {
       const answer = await route.handle({ params: request.params, query: request.query, body: request.body });
       return reply.code(answer.status).send(answer.body);

@@ -124,6 +124,9 @@ async function accountOf(context: RouteContext, id: string): Promise<Account> {
  */
 async function accountWithBalances(context: RouteContext, id: string): Promise<{ account: Account; balances: Balances }> {
   const { writer, ledger, store } = context.handle;
+  // An account no commit in flight has touched shows its committed balances in memory: no wait, no read.
+  const known = ledger.accounts.get(id);
+  if (known !== undefined && writer.isSettled(known)) return { account: known, balances: snapshot(known) };
   const settled = writer.settled();
   await settled;
   const account = ledger.accounts.get(id);
@@ -177,7 +180,7 @@ function accountRoutes(context: RouteContext, configured: ReturnType<typeof S.co
     }),
     route({
       method: 'GET', url: '/accounts/:id', operationId: 'getAccount', summary: 'An account with its balances.', access: 'read',
-      params: S.IdParams, errors: ['account_not_found'],
+      params: S.IdParams, errors: ['account_not_found', 'try_later'],
       success: [{ status: 200, description: 'The account, as of the last commit.', schema: S.AccountOutput }],
       async handle({ params }) {
         return accountAnswer(context, { id: params.id, status: 200 });

@@ -1,0 +1,126 @@
+// The post-cutover surge: mari serve in its own process on the embedded store; autocannon floods
+// it with balance enquiries (GET /accounts/:id, 90% of requests) while a paced client sends
+// transfers (POST /transfers, 10%) and times each one. The target: transfers keep p99 ≤ 50 ms
+// while enquiries run at ≥ 12,000/s. Enquiries spread over every wallet, so the per-customer
+// limit (2/s sustained) is not what is measured; a second, short phase hammers one customer and
+// checks that the flood gets `try_later` quickly.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { option, percentile, round, tempDir } from './util.js';
+
+const WALLETS = 20_000;
+const KEY = 'mari_bench_operator_key_0123456789';
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+async function startServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [path.join(root, 'bin/mari.js'), 'serve', '--port', '0', '--data-dir', dataDir], {
+    env: { ...process.env, MARI_API_KEYS: `${KEY}:operator`, MARI_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(output);
+      if (match) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`mari serve exited with ${code}: ${output}`)));
+  });
+  return { child, url };
+}
+
+async function call(url: string, method: string, route: string, body?: unknown): Promise<unknown> {
+  const response = await fetch(url + route, {
+    method, headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await response.json();
+  if (response.status >= 300) throw new Error(`${method} ${route}: ${response.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+async function setup(url: string): Promise<void> {
+  await call(url, 'POST', '/accounts', { id: 'bank', asset: 'USD', code: 10 });
+  for (let start = 0; start < WALLETS; start += 5000) {
+    const accounts = [];
+    const funding = [];
+    for (let i = start; i < start + 5000; i++) {
+      accounts.push({ id: `w${i}`, asset: 'USD', code: 1, flags: ['debits_must_not_exceed_credits'] });
+      funding.push({ id: `fund${i}`, debit_account_id: 'bank', credit_account_id: `w${i}`, amount: '100000000', asset: 'USD', code: 9 });
+    }
+    await call(url, 'POST', '/accounts/batch', { accounts });
+    await call(url, 'POST', '/transfers/batch', { transfers: funding });
+  }
+}
+
+/** Sends `rate_per_s` transfers a second, each on its own, timing each from send to answer. */
+async function pacedTransfers(url: string, options: { rate_per_s: number; seconds: number }): Promise<{ latencies_ms: number[]; failed: number }> {
+  const latencies_ms: number[] = [];
+  let failed = 0;
+  let n = 0;
+  const prefix = Date.now().toString(36);
+  const inflight = new Set<Promise<void>>();
+  const tick_ms = 10;
+  const perTick = options.rate_per_s * tick_ms / 1000;
+  let owed = 0;
+  const started = performance.now();
+  while (performance.now() - started < options.seconds * 1000) {
+    owed += perTick;
+    for (; owed >= 1; owed--) {
+      const i = n++;
+      const debit = (i * 7919) % WALLETS;
+      const credit = (debit + 1 + (i % (WALLETS - 1))) % WALLETS;
+      const sent = performance.now();
+      const request = fetch(`${url}/transfers`, {
+        method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ id: `s${prefix}${i.toString(36).padStart(8, '0')}`, debit_account_id: `w${debit}`, credit_account_id: `w${credit}`, amount: '1', asset: 'USD', code: 1 }),
+      }).then(async (response) => {
+        await response.arrayBuffer();
+        if (response.status === 201) latencies_ms.push(performance.now() - sent);
+        else failed++;
+      }, () => void failed++).finally(() => inflight.delete(request));
+      inflight.add(request);
+    }
+    await new Promise((resolve) => setTimeout(resolve, tick_ms));
+  }
+  await Promise.all(inflight);
+  return { latencies_ms, failed };
+}
+
+export async function run(args: string[]): Promise<void> {
+  const seconds = option(args, 'seconds', 15);
+  const connections = option(args, 'connections', 48);
+  const transferRate = option(args, 'transfer-rate', 1400);
+  const dataDir = tempDir('mari-bench-surge-');
+  const { child, url } = await startServer(dataDir);
+  try {
+    await setup(url);
+    let counter = 0;
+    const enquiries = autocannon({
+      url, connections, duration: seconds,
+      requests: [{
+        method: 'GET', headers: { authorization: `Bearer ${KEY}` },
+        setupRequest: (request) => ({ ...request, path: `/accounts/w${(counter++ * 7) % WALLETS}` }),
+      }],
+    });
+    const transfers = pacedTransfers(url, { rate_per_s: transferRate, seconds });
+    const [result, sent] = await Promise.all([enquiries, transfers]);
+    const enquiries_per_s = Math.round(result['2xx'] / result.duration);
+    const sorted = sent.latencies_ms.sort((a, b) => a - b);
+    const transfer_p99_ms = round(percentile(sorted, 99));
+    const transfers_per_s = Math.round(sorted.length / seconds);
+    console.log(`${connections} enquiry connections, ${result.duration.toFixed(1)} s: ${result['2xx']} enquiries answered, ${result.non2xx} non-2xx (try_later), ${result.errors} errors`);
+    console.log(`enquiries ${enquiries_per_s.toLocaleString('en')}/s (p99 ${result.latency.p99} ms); transfers ${transfers_per_s}/s committed (${round(100 * transfers_per_s / (transfers_per_s + enquiries_per_s), 1)}% of requests), ` +
+      `p50 ${round(percentile(sorted, 50))} ms, p99 ${transfer_p99_ms} ms, max ${round(sorted.at(-1) ?? 0)} ms, ${sent.failed} failed`);
+    // One customer hammering: the per-customer limit answers try_later, cheaply.
+    const hammer = await autocannon({ url, connections: 8, amount: 2000, requests: [{ method: 'GET', path: '/accounts/w1', headers: { authorization: `Bearer ${KEY}` } }] });
+    console.log(`one customer, 2000 enquiries: ${hammer['2xx']} answered, ${hammer.non2xx} try_later (p99 ${hammer.latency.p99} ms)`);
+    console.log(JSON.stringify({ bench: 'surge', enquiries_per_s, transfer_p99_ms, transfers_per_s, enquiry_p99_ms: result.latency.p99, limited_one_customer: hammer.non2xx }));
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(undefined)));
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
