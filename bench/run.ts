@@ -2,6 +2,7 @@
 const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
   ledger: () => import('./ledger.js'),
   http: () => import('./http.js'),
+  migrate: () => import('./migrate.js'),
   services: () => import('./services.js'),
   surge: () => import('./surge.js'),
   postgres: () => import('./postgres.js'),

@@ -28,6 +28,8 @@ export interface StoreRole extends EventEmitter<{ promoted: []; lost: [Error] }>
   readonly writer: string | undefined;
   /** Ends the lock session at once, as a crash would (tests; close() does it in order). */
   resign(): Promise<void>;
+  /** Where clients reach this process, once it listens: standbys name it while it writes. */
+  announce(address: string): Promise<void>;
 }
 
 export interface OpenOptions {
@@ -81,6 +83,11 @@ class PostgresRole extends EventEmitter<{ promoted: []; lost: [Error] }> impleme
   resign(): Promise<void> {
     this.writing = false;
     return this.role.close();
+  }
+
+  async announce(address: string): Promise<void> {
+    await this.role.announce(address);
+    if (this.writing) this.writer = address;
   }
 }
 

@@ -25,8 +25,8 @@ const TIMESTAMP_END = 1n << 62n;
 const MIGRATION_LOCK_KEY = 0x6d617270;
 /** How far the history index may fall behind while nobody reads it. */
 const HISTORY_LAG_MS = 500;
-/** Transfers indexed per history transaction. */
-const HISTORY_CHUNK = 50_000;
+/** Transfers indexed per history transaction: small enough not to stall the event loop for long. */
+const HISTORY_CHUNK = 10_000;
 /** How often a standby replays what the writer committed. */
 const FOLLOW_INTERVAL_MS = 200;
 /** How long a history read waits for the index before it is refused. */
@@ -513,8 +513,8 @@ async function historyWatermark(client: pg.Pool | pg.ClientBase): Promise<bigint
 
 /**
  * Builds account_entries from the journal behind the commits: per chunk, one transaction that
- * checks the fence, reads the transfers after the watermark, applies them to the running balances
- * and writes entries, running balances and the new watermark.
+ * checks the fence, reads the transfers after the watermark, applies them to each account's
+ * latest entry, and writes the new entries and the new watermark.
  */
 class HistoryIndexer {
   private readonly running = new Map<number, Balances>();
@@ -591,12 +591,13 @@ class HistoryIndexer {
       const missing = new Set<number>();
       for (const row of rows) for (const no of [Number(row.debit_no), Number(row.credit_no)]) if (!this.running.has(no)) missing.add(no);
       if (missing.size > 0) {
-        const loaded = await client.query('SELECT * FROM account_running WHERE account_no = ANY($1::integer[])', [[...missing]]);
-        for (const row of loaded.rows) this.running.set(Number(row.account_no), balancesFromRow(row));
+        // Each account's latest entry, found by the primary key (account_no, timestamp) backwards.
+        const loaded = await client.query(`SELECT u.no, e.* FROM unnest($1::integer[]) AS u(no)
+          CROSS JOIN LATERAL (SELECT * FROM account_entries WHERE account_no = u.no ORDER BY timestamp DESC LIMIT 1) e`, [numbers([...missing])]);
+        for (const row of loaded.rows) this.running.set(Number(row.no), balancesFromRow(row));
         for (const no of missing) if (!this.running.has(no)) this.running.set(no, zeroBalances());
       }
       const e = { no: [] as number[], ts: [] as bigint[], dp: [] as bigint[], dpo: [] as bigint[], cp: [] as bigint[], cpo: [] as bigint[] };
-      const touched = new Set<number>();
       for (const row of rows) {
         const debit_no = Number(row.debit_no);
         const credit_no = Number(row.credit_no);
@@ -605,17 +606,10 @@ class HistoryIndexer {
         applyTransfer({ flags: Number(row.flags), amount: row.amount as bigint, pending_amount: row.pending_amount as bigint } as Transfer, debit, credit);
         for (const [no, b] of [[debit_no, debit], [credit_no, credit]] as const) {
           e.no.push(no); e.ts.push(row.timestamp as bigint); e.dp.push(b.debits_pending); e.dpo.push(b.debits_posted); e.cp.push(b.credits_pending); e.cpo.push(b.credits_posted);
-          touched.add(no);
         }
       }
       await client.query('INSERT INTO account_entries SELECT * FROM unnest($1::integer[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])',
         [numbers(e.no), numbers(e.ts), numbers(e.dp), numbers(e.dpo), numbers(e.cp), numbers(e.cpo)]);
-      const nos = [...touched];
-      const b = nos.map((no) => this.running.get(no)!);
-      await client.query(`INSERT INTO account_running SELECT * FROM unnest($1::integer[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])
-        ON CONFLICT (account_no) DO UPDATE SET debits_pending = excluded.debits_pending, debits_posted = excluded.debits_posted,
-          credits_pending = excluded.credits_pending, credits_posted = excluded.credits_posted`,
-        [numbers(nos), numbers(b.map((x) => x.debits_pending)), numbers(b.map((x) => x.debits_posted)), numbers(b.map((x) => x.credits_pending)), numbers(b.map((x) => x.credits_posted))]);
       const last = rows[rows.length - 1].timestamp as bigint;
       await client.query("INSERT INTO meta VALUES ('history_watermark', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [last.toString()]);
       await client.query('COMMIT');

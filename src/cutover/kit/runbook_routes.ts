@@ -14,6 +14,7 @@ import { CUTOVERS, Runbook, cutoverSummary, newCutover, type CutoverEffects, typ
 import { SERVICES } from './services.js';
 import type { StatusBoard } from './status.js';
 import { SqliteStore } from '../../store/sqlite.js';
+import { importDeltaGate, reconcileGate } from '../tools.js';
 import { Watch, chargingMonitor, conservationMonitor, verifyMonitor } from './watch.js';
 
 const NOTICE_TICK_MS = 1000;
@@ -42,10 +43,6 @@ interface Deps {
   timers: boolean;
 }
 
-function unavailable(what: string): () => Promise<GateResult> {
-  return async () => ({ ok: false, summary: `${what} is not part of this build (it comes with mari migrate, issue 7)` });
-}
-
 /** The real tools: reach from the notices, parity against the legacy menu and the USSD catalog, verify and the monitors. */
 function defaultTools(deps: { context: PlatformContext; notices: Notices; watch: Watch }): CutoverTools {
   const { context, notices, watch } = deps;
@@ -55,8 +52,8 @@ function defaultTools(deps: { context: PlatformContext; notices: Notices; watch:
       const report = await notices.reach(campaign);
       return { ok: true, summary: `${report.delivered}/${report.targeted} reached (${(report.reach * 100).toFixed(1)}%)`, details: { ...report, never_reached: report.never_reached.length } };
     },
-    importDelta: unavailable('the delta import'),
-    reconcile: unavailable('reconcile'),
+    importDelta: ({ from }) => importDeltaGate(context.handle, from),
+    reconcile: ({ from }) => reconcileGate(context.handle, from),
     async parity({ from }) {
       if (from === undefined) return { ok: false, summary: 'the legacy database is needed (from: mysql://…)' };
       const catalog = findCatalog(context.modules);

@@ -10,11 +10,21 @@
 //   3. check the PIN outside the writer (slow hash), counting a wrong one in its own command;
 //   4. in the writer: check again what could have changed, then limits, funds and caps, then
 //      transfers, documents and the outbox message; throw only before the first write.
+//
+// The service API (amounts bigint minor units; every call rejects with a RequestError whose
+// `code` is in src/errors/money.ts and whose message is fit for a USSD screen):
+//   customer, with PIN:  sendMoney, cashOut, payMerchant, walletToBank, buyAirtime, balance,
+//                        miniStatement, setPin (first time, or with old_pin), verifyPin
+//   agent / bank:        cashIn, completeCashOut, cancelCashOut, bankToWallet, buyFloat
+//   operator:            registerSubscriber, updateSubscriber, registerAgent, registerMerchant,
+//                        registerBank, updateBusiness, unlockPin, reverse
+//   lookups:             subscriberOf, walletOf, findSubscriber, findBusiness, pinState,
+//                        transaction (by reference)
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { RequestError } from '../../errors/registry.js';
 import { formatAmount } from '../../ledger/amount.js';
-import { AccountFlag, TransferFlag, available, type Account, type AccountInput, type TransferInput } from '../../ledger/types.js';
+import { AccountFlag, TransferFlag, available, type Account, type AccountInput, type Transfer, type TransferInput } from '../../ledger/types.js';
 import type { LedgerHandle } from '../../store/open.js';
 import type { CommandContext } from '../../store/writer.js';
 import type { ProductModule } from '../../platform.js';
@@ -32,7 +42,7 @@ import { checkBalanceCap, currentUsage, spend, USAGE, usageDocument, usageFromDo
 import { noticeText, shortHarare, type NoticeKind } from './messages.js';
 import { checkNewPin, hashPin, PIN_TRIES_MAX, pinDocument, pinFromDocument, pinMatches, PINS, VerifiedPins, type PinRecord } from './pins.js';
 import {
-  STATEMENT_LINES, STATEMENTS, statementDocument, TRANSACTIONS, TransferCode, transactionDocument, transactionFromDocument,
+  STATEMENT_LINES, TRANSACTIONS, TransferCode, transactionDocument, transactionFromDocument,
   type Leg, type MoneyTransaction, type Service, type StatementLine,
 } from './records.js';
 import { Tariff, type FeeService, type KycTier } from './tariff.js';
@@ -43,6 +53,8 @@ const NAME_LENGTH_MAX = 80;
 /** Money has scale 2, airtime scale 4: one cent buys 100 airtime units. */
 const AIRTIME_UNITS_PER_MINOR = 100n;
 const TRANSACTIONS_IN_MEMORY_MAX = 500_000;
+/** Wallet history read for a mini statement: enough for 5 transactions of up to 4 legs each, and a few holds. */
+const STATEMENT_HISTORY_MAX = 40;
 
 export interface MoneyOptions {
   tariff: Tariff;
@@ -95,7 +107,6 @@ export class MoneyModule implements ProductModule, WalletDirectory {
     readonly parties: PartyDirectory,
     private readonly pins: Map<string, PinRecord>,
     private readonly usage: Map<string, Usage>,
-    private readonly statements: Map<string, StatementLine[]>,
     options: MoneyOptions,
   ) {
     this.clock = options.clock ?? (() => new Date());
@@ -105,16 +116,14 @@ export class MoneyModule implements ProductModule, WalletDirectory {
   /** Transactions by reference: every one this process wrote, and older ones once looked up. */
   private readonly transactions = new Map<string, MoneyTransaction>();
 
-  /** Loads parties, PINs, usage counters and statements. */
+  /** Loads parties, PINs and usage counters. */
   static async open(handle: LedgerHandle, options: MoneyOptions): Promise<MoneyModule> {
     const parties = await PartyDirectory.load(handle.store);
     const pins = new Map<string, PinRecord>();
     for await (const doc of handle.store.documents(PINS)) pins.set(doc.key, pinFromDocument(doc));
     const usage = new Map<string, Usage>();
     for await (const doc of handle.store.documents(USAGE)) usage.set(doc.key, usageFromDocument(doc));
-    const statements = new Map<string, StatementLine[]>();
-    for await (const doc of handle.store.documents(STATEMENTS)) statements.set(doc.key, JSON.parse(doc.value) as StatementLine[]);
-    return new MoneyModule(handle, options.tariff, parties, pins, usage, statements, options);
+    return new MoneyModule(handle, options.tariff, parties, pins, usage, options);
   }
 
   /** The HTTP routes (routes.ts), listed in /openapi.json like the ledger's. */
@@ -184,7 +193,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
           id: `sub-${newId()}`, kind: 'subscriber', name, status: 'active', msisdn, kyc_tier, language, code: null, legacy: null,
           created_at: this.clock().toISOString(),
         };
-        this.createParty(ctx, party, CURRENCIES.map((c) => ({ id: walletId(party.id, c), asset: c, code: AccountCode.subscriber_wallet, flags: AccountFlag.debits_must_not_exceed_credits })));
+        this.createParty(ctx, party, partyAccounts(party));
         return party;
       },
     });
@@ -192,24 +201,20 @@ export class MoneyModule implements ProductModule, WalletDirectory {
 
   /** An agent with a float and a commission account per currency. */
   async registerAgent(input: NewBusiness): Promise<Party> {
-    return this.registerBusiness('agent', input, (id) => CURRENCIES.flatMap((c) => [
-      { id: agentFloatId(id, c), asset: c, code: AccountCode.agent_float, flags: AccountFlag.debits_must_not_exceed_credits },
-      { id: agentCommissionId(id, c), asset: c, code: AccountCode.agent_commission, flags: AccountFlag.debits_must_not_exceed_credits },
-    ]));
+    return this.registerBusiness('agent', input);
   }
 
   /** A merchant with a till per currency, paid by its short code. */
   async registerMerchant(input: NewBusiness): Promise<Party> {
-    return this.registerBusiness('merchant', input, (id) => CURRENCIES.map((c) => (
-      { id: merchantTillId(id, c), asset: c, code: AccountCode.merchant_till, flags: AccountFlag.debits_must_not_exceed_credits })));
+    return this.registerBusiness('merchant', input);
   }
 
   /** A bank with a settlement (trust) account per currency. Unbounded: its debit balance is the e-money issued against the trust. */
   async registerBank(input: NewBusiness): Promise<Party> {
-    return this.registerBusiness('bank', input, (id) => CURRENCIES.map((c) => ({ id: bankSettlementId(id, c), asset: c, code: AccountCode.bank_settlement })));
+    return this.registerBusiness('bank', input);
   }
 
-  private async registerBusiness(kind: PartyKind, input: NewBusiness, accounts: (id: string) => AccountInput[]): Promise<Party> {
+  private async registerBusiness(kind: PartyKind, input: NewBusiness): Promise<Party> {
     if (typeof input.code !== 'string' || !CODE_PATTERN.test(input.code)) throw new RequestError('invalid_request', { field: 'code', rule: '2 to 16 letters or digits' });
     const name = checkName(input.name);
     const msisdn = input.msisdn === undefined || input.msisdn === null ? null : requireMsisdn(input.msisdn);
@@ -224,7 +229,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
           id: `${kind}-${input.code}`, kind, name, status: 'active', msisdn, kyc_tier: 2, language: 'en', code: input.code, legacy: null,
           created_at: this.clock().toISOString(),
         };
-        this.createParty(ctx, party, accounts(party.id));
+        this.createParty(ctx, party, partyAccounts(party));
         return party;
       },
     });
@@ -247,6 +252,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
       run: (ctx) => {
         const party = this.anySubscriber(msisdn);
         if (party.status === 'closed') throw new RequestError('party_closed');
+        if (change.status === 'closed') this.requireEmpty(CURRENCIES.map((c) => walletId(party.id, c)));
         const updated: Party = { ...party, ...definedOnly(change) };
         ctx.put(partyDocument(updated));
         this.parties.set(updated);
@@ -263,12 +269,30 @@ export class MoneyModule implements ProductModule, WalletDirectory {
         const party = typeof code === 'string' ? this.parties.byShortCode(code) : undefined;
         if (!party || party.kind !== kind) throw new RequestError(`${kind}_not_found`);
         if (party.status === 'closed') throw new RequestError('party_closed');
+        if (change.status === 'closed') this.requireEmpty(this.accountsOf(party));
         const updated: Party = { ...party, ...definedOnly(change) };
         ctx.put(partyDocument(updated));
         this.parties.set(updated);
         return updated;
       },
     });
+  }
+
+  /** A party's own money accounts (not a bank's trust account, which is the issuer's side). */
+  private accountsOf(party: Party): string[] {
+    if (party.kind === 'agent') return CURRENCIES.flatMap((c) => [agentFloatId(party.id, c), agentCommissionId(party.id, c)]);
+    if (party.kind === 'merchant') return CURRENCIES.map((c) => merchantTillId(party.id, c));
+    return [];
+  }
+
+  /** Closing an account that still holds money would strand it: refuse until it is paid out. */
+  private requireEmpty(ids: readonly string[]): void {
+    for (const id of ids) {
+      const account = this.handle.ledger.accounts.get(id);
+      if (account && (account.credits_posted !== account.debits_posted || account.debits_pending !== 0n || account.credits_pending !== 0n)) {
+        throw new RequestError('balance_not_zero', { account_id: id });
+      }
+    }
   }
 
   /** The subscriber holding a number, whatever its status (for operators). */
@@ -419,8 +443,8 @@ export class MoneyModule implements ProductModule, WalletDirectory {
         ]);
         this.commitUsage(ctx, used);
         const tx = this.record({ reference, service: 'p2p', currency, amount, fee, commission: 0n, payer, payee, from: payer.msisdn!, to: payee.msisdn!, legs, now });
-        this.tell(ctx, { party: payer, kind: 'sent', tx, direction: 'debit', counterparty: maskMsisdn(payee.msisdn!), account: from, now });
-        this.tell(ctx, { party: payee, kind: 'received', tx, direction: 'credit', counterparty: `${payer.name} ${maskMsisdn(payer.msisdn!)}`, account: to.wallet, now, fee: 0n });
+        this.tell(ctx, { party: payer, kind: 'sent', tx, counterparty: maskMsisdn(payee.msisdn!), account: from, now });
+        this.tell(ctx, { party: payee, kind: 'received', tx, counterparty: `${payer.name} ${maskMsisdn(payer.msisdn!)}`, account: to.wallet, now, fee: 0n });
         return tx;
       },
     });
@@ -448,7 +472,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
           commission > 0n && leg(`mm:${reference}:com`, systemId('commissions', currency), agentCommissionId(agent.id, currency), commission, currency, TransferCode.commission),
         ]);
         const tx = this.record({ reference, service: 'cash_in', currency, amount, fee: 0n, commission, payer: agent, payee, from: agent.code!, to: payee.msisdn!, legs, now });
-        this.tell(ctx, { party: payee, kind: 'cash_in', tx, direction: 'credit', counterparty: `${agent.name} (${agent.code})`, account: to.wallet, now, fee: 0n });
+        this.tell(ctx, { party: payee, kind: 'cash_in', tx, counterparty: `${agent.name} (${agent.code})`, account: to.wallet, now, fee: 0n });
         return tx;
       },
     });
@@ -534,7 +558,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
     ]);
     const completed: MoneyTransaction = { ...tx, status: 'completed', commission: commission.toString(), legs, updated_at: now.toISOString(), balance: available(this.account(from)).toString() };
     this.save(ctx, completed);
-    this.tell(ctx, { party: payer, kind: 'cash_out', tx: completed, direction: 'debit', counterparty: `${agent.name} (${agent.code})`, account: from, now });
+    this.tell(ctx, { party: payer, kind: 'cash_out', tx: completed, counterparty: `${agent.name} (${agent.code})`, account: from, now });
     return completed;
   }
 
@@ -584,8 +608,8 @@ export class MoneyModule implements ProductModule, WalletDirectory {
         ]);
         this.commitUsage(ctx, used);
         const tx = this.record({ reference, service: 'merchant_payment', currency, amount, fee, commission: 0n, payer, payee: merchant, from: payer.msisdn!, to: merchant.code!, legs, now });
-        this.tell(ctx, { party: payer, kind: 'merchant_payment', tx, direction: 'debit', counterparty: `${merchant.name} (${merchant.code})`, account: from, now, fee: 0n });
-        if (merchant.msisdn) this.tell(ctx, { party: merchant, kind: 'merchant_received', tx, direction: 'credit', counterparty: maskMsisdn(payer.msisdn!), account: till, now });
+        this.tell(ctx, { party: payer, kind: 'merchant_payment', tx, counterparty: `${merchant.name} (${merchant.code})`, account: from, now, fee: 0n });
+        if (merchant.msisdn) this.tell(ctx, { party: merchant, kind: 'merchant_received', tx, counterparty: maskMsisdn(payer.msisdn!), account: till, now });
         return tx;
       },
     });
@@ -607,7 +631,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
         this.checkCap(to, currency, amount, 'exceeds_balance_cap');
         const legs = this.post(ctx, [leg(`mm:${reference}`, bankSettlementId(bank.id, currency), to.wallet, amount, currency, TransferCode.bank_to_wallet)]);
         const tx = this.record({ reference, service: 'bank_to_wallet', currency, amount, fee: 0n, commission: 0n, payer: bank, payee, from: bank.code!, to: payee.msisdn!, legs, now });
-        this.tell(ctx, { party: payee, kind: 'bank_to_wallet', tx, direction: 'credit', counterparty: bank.name, account: to.wallet, now, fee: 0n });
+        this.tell(ctx, { party: payee, kind: 'bank_to_wallet', tx, counterparty: bank.name, account: to.wallet, now, fee: 0n });
         return tx;
       },
     });
@@ -636,7 +660,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
         ]);
         this.commitUsage(ctx, used);
         const tx = this.record({ reference, service: 'wallet_to_bank', currency, amount, fee, commission: 0n, payer, payee: bank, from: payer.msisdn!, to: bank.code!, legs, now });
-        this.tell(ctx, { party: payer, kind: 'wallet_to_bank', tx, direction: 'debit', counterparty: bank.name, account: from, now });
+        this.tell(ctx, { party: payer, kind: 'wallet_to_bank', tx, counterparty: bank.name, account: from, now });
         return tx;
       },
     });
@@ -675,7 +699,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
         const tx = this.record({ reference, service: 'airtime', currency, amount, fee, commission: 0n, payer, payee: null, from: payer.msisdn!, to: beneficiary, legs, now });
         tx.beneficiary = beneficiary;
         const self = beneficiary === payer.msisdn;
-        this.tell(ctx, { party: payer, kind: 'airtime', tx, direction: 'debit', counterparty: self ? 'your line' : maskMsisdn(beneficiary), account: from, now });
+        this.tell(ctx, { party: payer, kind: 'airtime', tx, counterparty: self ? 'your line' : maskMsisdn(beneficiary), account: from, now });
         if (!self) {
           const other = this.parties.byNumber(beneficiary, 'subscriber');
           this.notify(ctx, { msisdn: beneficiary, language: other?.language ?? 'en', kind: 'airtime_received', tx, counterparty: maskMsisdn(payer.msisdn!), balance: 0n, fee: 0n, now });
@@ -751,8 +775,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
     for (const party of [payer, payee]) {
       if (party?.kind !== 'subscriber') continue;
       const account = walletId(party.id, original.currency);
-      const gives = party === payee;
-      this.tell(ctx, { party, kind: 'reversal', tx, direction: gives ? 'debit' : 'credit', counterparty: original.reference, account, now, fee: 0n });
+      this.tell(ctx, { party, kind: 'reversal', tx, counterparty: original.reference, account, now, fee: 0n });
     }
     return tx;
   }
@@ -772,17 +795,77 @@ export class MoneyModule implements ProductModule, WalletDirectory {
     return { msisdn: party.msisdn!, balances };
   }
 
-  /** The last five transactions, newest first, with the lines as a USSD screen shows them. */
+  /**
+   * The last five transactions, newest first, with the lines as a USSD screen shows them. Read
+   * from the wallets' history in the journal (so every movement shows, whichever module made it),
+   * described from the transaction records; holds and released holds are not transactions.
+   */
   async miniStatement(input: { msisdn: string; pin: string }): Promise<StatementView> {
     const party = this.subscriber(requireMsisdn(input.msisdn), 'payer');
     await this.checkPin(party, input.pin);
     await this.handle.writer.settled();
-    const lines = [...(this.statements.get(party.id) ?? [])];
+    const lines = await this.statementLines(party);
     const text = lines.map((l) => {
       const sign = l.direction === 'debit' ? '-' : '+';
       return `${shortHarare(new Date(l.created_at)).slice(0, 14)} ${sign}${l.currency} ${formatAmount(BigInt(l.amount), 2)} ${l.kind} ${l.counterparty}`;
     });
     return { msisdn: party.msisdn!, lines, text };
+  }
+
+  private async statementLines(party: Party): Promise<StatementLine[]> {
+    // Each reference's net effect on the wallet; a service's legs (amount, fee, post) are one line.
+    const moves = new Map<string, { reference: string; currency: Currency; net: bigint; timestamp: bigint; transfer: Transfer }>();
+    for (const currency of CURRENCIES) {
+      const account = this.handle.ledger.accounts.get(walletId(party.id, currency));
+      if (!account) continue;
+      const page = await this.handle.store.accountHistory(account, { limit: STATEMENT_HISTORY_MAX });
+      for (const { transfer } of page.entries) {
+        if (transfer.flags & (TransferFlag.pending | TransferFlag.void_pending_transfer | TransferFlag.expiry)) continue;
+        const reference = transfer.id.startsWith('mm:') ? transfer.id.split(':')[1] : transfer.id;
+        const key = `${currency}:${reference}`;
+        const move = moves.get(key) ?? { reference, currency, net: 0n, timestamp: transfer.timestamp, transfer };
+        move.net += transfer.credit_account_id === account.id ? transfer.amount : -transfer.amount;
+        if (transfer.timestamp > move.timestamp) move.timestamp = transfer.timestamp;
+        moves.set(key, move);
+      }
+    }
+    const newest = [...moves.values()].sort((a, b) => (a.timestamp < b.timestamp ? 1 : -1)).slice(0, STATEMENT_LINES);
+    const lines: StatementLine[] = [];
+    for (const move of newest) {
+      const tx = move.transfer.id.startsWith('mm:') ? await this.lookup(move.reference) : undefined;
+      lines.push(tx ? this.describe(party, tx, move.net) : {
+        reference: move.reference, created_at: new Date(Number(move.timestamp / 1_000_000n)).toISOString(), kind: 'other',
+        direction: move.net < 0n ? 'debit' : 'credit', amount: (move.net < 0n ? -move.net : move.net).toString(), fee: '0', currency: move.currency, counterparty: '',
+      });
+    }
+    return lines;
+  }
+
+  /** One statement line: the transaction as the party sees it. */
+  private describe(party: Party, tx: MoneyTransaction, net: bigint): StatementLine {
+    const paid = net < 0n;
+    const amount = BigInt(tx.amount);
+    const moved = paid ? -net : net;
+    const business = (code: string) => { const p = this.parties.byShortCode(code); return p ? `${p.name} (${code})` : code; };
+    const masked = (text: string) => (normalizeMsisdn(text) ? maskMsisdn(text as Msisdn) : text);
+    const [kind, counterparty] = ((): [string, string] => {
+      switch (tx.service) {
+        case 'p2p': return paid ? ['sent', masked(tx.to)] : ['received', masked(tx.from)];
+        case 'cash_in': return ['cash_in', business(tx.from)];
+        case 'cash_out': return ['cash_out', business(tx.to)];
+        case 'merchant_payment': return ['merchant_payment', business(tx.to)];
+        case 'bank_to_wallet': return ['bank_to_wallet', business(tx.from)];
+        case 'wallet_to_bank': return ['wallet_to_bank', business(tx.to)];
+        case 'airtime': return ['airtime', tx.beneficiary === party.msisdn ? 'own line' : masked(tx.beneficiary ?? tx.to)];
+        case 'reversal': return ['reversal', tx.reversal_of ?? ''];
+        default: return [tx.service, tx.to];
+      }
+    })();
+    return {
+      reference: tx.reference, created_at: tx.status === 'completed' && tx.service === 'cash_out' ? tx.updated_at : tx.created_at, kind,
+      direction: paid ? 'debit' : 'credit', amount: (moved < amount ? moved : amount).toString(),
+      fee: (paid && moved > amount ? moved - amount : 0n).toString(), currency: tx.currency, counterparty,
+    };
   }
 
   /** A transaction by its client reference (for operators and retries), or undefined. */
@@ -930,19 +1013,13 @@ export class MoneyModule implements ProductModule, WalletDirectory {
 
   // ---- statements and notifications ----
 
-  /** Adds the transaction to the party's mini statement and queues its SMS. */
+  /** Queues the party's SMS about the transaction (the mini statement reads the journal). */
   private tell(ctx: CommandContext, options: {
-    party: Party; kind: NoticeKind; tx: MoneyTransaction; direction: 'debit' | 'credit'; counterparty: string; account: string; now: Date; fee?: bigint;
+    party: Party; kind: NoticeKind; tx: MoneyTransaction; counterparty: string; account: string; now: Date; fee?: bigint;
   }): void {
     const { party, tx } = options;
-    const fee = options.fee ?? BigInt(tx.fee);
-    const lines = [{
-      reference: tx.reference, created_at: options.now.toISOString(), kind: options.kind, direction: options.direction,
-      amount: tx.amount, fee: fee.toString(), currency: tx.currency, counterparty: options.counterparty,
-    }, ...(this.statements.get(party.id) ?? [])].slice(0, STATEMENT_LINES);
-    this.statements.set(party.id, lines);
-    ctx.put(statementDocument(party.id, lines));
     if (!party.msisdn) return;
+    const fee = options.fee ?? BigInt(tx.fee);
     const balance = available(this.account(options.account));
     this.notify(ctx, { msisdn: party.msisdn, language: party.language, kind: options.kind, tx, counterparty: options.counterparty, balance, fee, now: options.now, key: party.id });
   }
@@ -957,6 +1034,26 @@ export class MoneyModule implements ProductModule, WalletDirectory {
     });
     // One message per transaction and recipient: a retry or a replay queues nothing twice.
     queueMessage(ctx, { id: `txn:${tx.reference}:${options.key ?? normalizeMsisdn(options.msisdn)!.slice(1)}`, msisdn: options.msisdn, text, language: options.language, kind: 'transaction' }, options.now);
+  }
+}
+
+/**
+ * The ledger accounts a party holds, exactly as mobile money creates them with the party (the
+ * migration creates the same, so a later create answers `exists`): a wallet per currency for a
+ * subscriber (never below zero), float and commission for an agent, a till for a merchant, and a
+ * settlement (trust) account for a bank, unbounded because its debit balance is the e-money issued.
+ */
+export function partyAccounts(party: Pick<Party, 'id' | 'kind'>): AccountInput[] {
+  const bounded = AccountFlag.debits_must_not_exceed_credits;
+  switch (party.kind) {
+    case 'subscriber': return CURRENCIES.map((c) => ({ id: walletId(party.id, c), asset: c, code: AccountCode.subscriber_wallet, flags: bounded }));
+    case 'agent': return CURRENCIES.flatMap((c) => [
+      { id: agentFloatId(party.id, c), asset: c, code: AccountCode.agent_float, flags: bounded },
+      { id: agentCommissionId(party.id, c), asset: c, code: AccountCode.agent_commission, flags: bounded },
+    ]);
+    case 'merchant': return CURRENCIES.map((c) => ({ id: merchantTillId(party.id, c), asset: c, code: AccountCode.merchant_till, flags: bounded }));
+    case 'bank': return CURRENCIES.map((c) => ({ id: bankSettlementId(party.id, c), asset: c, code: AccountCode.bank_settlement }));
+    case 'system': return [];
   }
 }
 

@@ -77,7 +77,8 @@ interface SessionDocument {
   parts: [string, string, string, string][];
   expires_at: string;
   used_total: string;
-  last: ChargingAnswer;
+  /** The last answer, for a retry: [granted_units, validity_s, final_unit, used_units]; reserved_from is `parts`. */
+  last: [string, number, boolean, string];
 }
 
 export interface InitialRequest {
@@ -133,7 +134,12 @@ export class Charging {
       const session: Session = {
         session_id: json.session_id, key: doc.key, epoch: json.epoch, msisdn: json.msisdn as Msisdn, service: json.service, request_number: json.request_number,
         parts: json.parts.map(([id, account_id, units, rate]) => ({ id, account_id, units: BigInt(units), rate: BigInt(rate) })),
-        expires_at: BigInt(json.expires_at), used_total: BigInt(json.used_total), last: json.last, closed: false,
+        expires_at: BigInt(json.expires_at), used_total: BigInt(json.used_total), last: undefined as unknown as ChargingAnswer, closed: false,
+      };
+      const [granted_units, validity_s, final_unit, used_units] = json.last;
+      session.last = {
+        session_id: session.session_id, request_number: session.request_number, service: session.service, granted_units, validity_s, final_unit, used_units,
+        reserved_from: session.parts.map((part) => ({ account_id: part.account_id, units: part.units.toString() })),
       };
       this.sessions.set(session.session_id, session);
       this.timers.push({ expires_at: session.expires_at, pending_id: session.session_id });
@@ -393,6 +399,7 @@ function sessionDocument(session: Session): SessionDocument {
   return {
     session_id: session.session_id, epoch: session.epoch, msisdn: session.msisdn, service: session.service, request_number: session.request_number,
     parts: session.parts.map((part) => [part.id, part.account_id, part.units.toString(), part.rate.toString()]),
-    expires_at: session.expires_at.toString(), used_total: session.used_total.toString(), last: session.last,
+    expires_at: session.expires_at.toString(), used_total: session.used_total.toString(),
+    last: [session.last.granted_units, session.last.validity_s, session.last.final_unit, session.last.used_units],
   };
 }

@@ -6,14 +6,19 @@ import assert from 'node:assert/strict';
 import type { StoredDocument } from '../../../src/store/store.js';
 import { PIN, assertProven, fund, openMoney, outbox, refused, subscriber, walletBalance, type MoneyFixture } from './fixture.js';
 
+async function journalSize(f: MoneyFixture): Promise<string> {
+  const report = await f.handle.store.verify();
+  return `${report.entries} entries, ${report.transfers} transfers`;
+}
+
 async function snapshot(f: MoneyFixture): Promise<string> {
   await f.handle.writer.settled();
   const accounts = [...f.handle.ledger.accounts.values()].map((a) => `${a.id}=${a.debits_pending}/${a.debits_posted}/${a.credits_pending}/${a.credits_posted}`);
   const docs: StoredDocument[] = [];
-  for (const collection of ['money_transactions', 'money_usage', 'money_statements', 'outbox', 'parties']) {
+  for (const collection of ['money_transactions', 'money_usage', 'money_pins', 'outbox', 'parties']) {
     for await (const doc of f.handle.store.documents(collection)) docs.push(doc);
   }
-  return JSON.stringify({ accounts, last_timestamp: String(f.handle.ledger.lastTimestamp), docs: docs.map((d) => [d.collection, d.key, d.value]) });
+  return JSON.stringify({ accounts, journal: await journalSize(f), docs: docs.map((d) => [d.collection, d.key, d.value]) });
 }
 
 async function world(t: Parameters<typeof openMoney>[0]) {
@@ -105,8 +110,12 @@ test('suspended and closed parties: agents, merchants and banks refuse while not
   await cashIn('s4');
   await pay('s5');
   await bank('s6');
-  await f.money.updateBusiness('merchant', '123456', { status: 'closed' });
-  await refused(f.money.updateBusiness('merchant', '123456', { status: 'active' }), 'party_closed');
+  await refused(f.money.updateBusiness('merchant', '123456', { status: 'closed' }), 'balance_not_zero', { account_id: 'till:merchant-123456:USD' });
+  await refused(f.money.updateSubscriber('0772123456', { status: 'closed' }), 'balance_not_zero');
+  await f.money.registerMerchant({ code: '654321', name: 'Empty Shop' });
+  await f.money.updateBusiness('merchant', '654321', { status: 'closed' });
+  await refused(f.money.updateBusiness('merchant', '654321', { status: 'active' }), 'party_closed');
+  await f.money.updateBusiness('merchant', '123456', { status: 'suspended' });
   await refused(pay('s7'), 'merchant_unavailable');
   await assertProven(f);
   await f.money.sendMoney({ from: '0772123456', to: '0712345678', amount: 100n, currency: 'USD', pin: PIN, reference: 'c2' });
