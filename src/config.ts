@@ -35,6 +35,19 @@ export const ConfigSchema = Type.Object(
     commit_events_max: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 16_384 }),
     /** Keys accepted besides those in the key file, e.g. for a first operator before any key exists. */
     api_keys: Type.Array(ApiKeySchema, { maxItems: 64, default: [] }),
+    // SMS (channels): which sender delivers the outbox, how fast, and how to reach Kannel.
+    sms_sender: Type.Union([Type.Literal('log'), Type.Literal('kannel')], { default: 'log' }),
+    sms_rate_per_second: Type.Integer({ minimum: 1, maximum: 10_000, default: 20 }),
+    sms_attempts_max: Type.Integer({ minimum: 1, maximum: 100, default: 8 }),
+    sms_backoff_ms: Type.Integer({ minimum: 10, maximum: 3_600_000, default: 2_000 }),
+    sms_from: Type.String({ minLength: 1, maxLength: 16, default: 'mari' }),
+    /** Where Kannel calls back with delivery reports: mari's base URL as Kannel reaches it; empty means http://host:port. */
+    sms_dlr_base_url: Type.String({ maxLength: 256, default: '' }),
+    kannel_sendsms_url: Type.String({ minLength: 1, maxLength: 256, default: 'http://127.0.0.1:13013/cgi-bin/sendsms' }),
+    kannel_username: Type.String({ maxLength: 64, default: 'mari' }),
+    kannel_password: Type.String({ maxLength: 128, default: '' }),
+    // USSD (channels): how long a session lives without an answer, as aggregators time them out.
+    ussd_session_timeout_s: Type.Integer({ minimum: 1, maximum: 3_600, default: 180 }),
     /** Mobile money fees, commissions and limits (JSON); empty means the default tariffs/default.json. */
     tariff_file: Type.String({ default: '' }),
   },
@@ -57,6 +70,16 @@ export const CONFIG_ENV: { readonly [K in keyof Config]-?: string } = Object.fre
   page_size_max: 'MARI_PAGE_SIZE_MAX',
   commit_events_max: 'MARI_COMMIT_EVENTS_MAX',
   api_keys: 'MARI_API_KEYS',
+  sms_sender: 'MARI_SMS_SENDER',
+  sms_rate_per_second: 'MARI_SMS_RATE_PER_SECOND',
+  sms_attempts_max: 'MARI_SMS_ATTEMPTS_MAX',
+  sms_backoff_ms: 'MARI_SMS_BACKOFF_MS',
+  sms_from: 'MARI_SMS_FROM',
+  sms_dlr_base_url: 'MARI_SMS_DLR_BASE_URL',
+  kannel_sendsms_url: 'MARI_KANNEL_SENDSMS_URL',
+  kannel_username: 'MARI_KANNEL_USERNAME',
+  kannel_password: 'MARI_KANNEL_PASSWORD',
+  ussd_session_timeout_s: 'MARI_USSD_SESSION_TIMEOUT_S',
   tariff_file: 'MARI_TARIFF_FILE',
 });
 
@@ -107,7 +130,7 @@ function checkRelations(config: Config): void {
 
 /** The bad value, except under api_keys and store: an error message must not carry a key or a password. */
 function shown(path: string, value: unknown): string {
-  return path.startsWith('/api_keys') || path.startsWith('/store') ? '' : ` (got ${JSON.stringify(value)})`;
+  return path.startsWith('/api_keys') || path.startsWith('/store') || path.startsWith('/kannel_password') ? '' : ` (got ${JSON.stringify(value)})`;
 }
 
 /** Names the setting (and its environment variable) without echoing secrets such as api_keys. */

@@ -8,6 +8,8 @@ import type { Route } from './channels/http/routes.js';
 import type { LedgerHandle } from './store/open.js';
 import { cutoverModule } from './cutover/kit/module.js';
 import { openMoney } from './products/money/index.js';
+import { smsModule } from './channels/sms/module.js';
+import { ussdModule } from './channels/ussd/module.js';
 import { prepaidModule } from './products/prepaid/module.js';
 
 export interface ProductModule {
@@ -31,7 +33,7 @@ export interface PlatformContext {
 export type ModuleFactory = (context: PlatformContext) => Promise<ProductModule>;
 
 // The cutover kit last: it looks the others up when it needs them and closes first.
-export const MODULES: ModuleFactory[] = [openMoney, prepaidModule, cutoverModule()];
+export const MODULES: ModuleFactory[] = [openMoney, prepaidModule, smsModule, ussdModule, cutoverModule()];
 
 export interface Platform {
   handle: LedgerHandle;

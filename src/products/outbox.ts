@@ -31,6 +31,12 @@ export interface OutboxMessage {
   /** Gateway message id, and why it failed if it did. */
   gateway_id?: string;
   reason?: string;
+  /** Set by the sender: when it was handed to the gateway, and whether the gateway acknowledged it (false while unknown). */
+  submitted_at?: string;
+  accepted?: boolean;
+  /** Set from delivery reports: the last report's type (Kannel's dlr values) and when it was delivered. */
+  dlr_type?: number;
+  delivered_at?: string;
 }
 
 export function outboxDocument(message: OutboxMessage): DocumentWrite {

@@ -16,6 +16,7 @@ import {
 import type { Route } from './routes.js';
 import { NAMED_SCHEMAS, errorOutput } from './schemas.js';
 import { MONEY_ERRORS } from '../../errors/money.js';
+import { CHANNELS_ERRORS } from '../../errors/channels.js';
 import { PREPAID_ERRORS } from '../../errors/prepaid.js';
 import { CUTOVER_ERRORS } from '../../errors/cutover.js';
 
@@ -51,6 +52,7 @@ export const REQUEST_ERROR_SCOPES = {
   // An area's codes are each answered by the routes that list them.
   ...routeScoped(MONEY_ERRORS),
   ...routeScoped(PREPAID_ERRORS),
+  ...routeScoped(CHANNELS_ERRORS),
   ...routeScoped(CUTOVER_ERRORS),
   // Any write may meet a maintenance window (the cutover kit's central hook).
   maintenance: 'write',

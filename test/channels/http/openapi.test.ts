@@ -96,6 +96,7 @@ test('/openapi.json is OpenAPI 3.1 and documents every route with its parameters
       'GET /maintenance', 'POST /maintenance', 'GET /incidents', 'POST /incidents', 'POST /incidents/{id}/updates',
       'GET /cutover', 'POST /cutover', 'POST /cutover/advance', 'POST /cutover/decisions', 'GET /cutover/rollback', 'POST /cutover/rollback',
       'POST /notices/maintenance', 'GET /notices/maintenance/{id}', 'GET /watch', 'POST /watch/run', 'POST /parity',
+      'GET /sms/messages/{id}', 'GET /sms/messages', 'GET /sms/campaigns/{campaign}', 'GET /sms/dlr', 'GET /ussd/catalog', 'POST /ussd/catalog',
       // prepaid (issue 5)
       'GET /prepaid/bundles', 'GET /prepaid/lines/{msisdn}/balances', 'GET /prepaid/vouchers/{serial}', 'POST /prepaid/buckets/import',
       'POST /prepaid/bundles', 'POST /prepaid/bundles/purchase', 'POST /prepaid/bundles/{code}/retire', 'POST /prepaid/charging/initial',

@@ -1,0 +1,164 @@
+// Checks USSD sessions over time and the catalog as data: a session expires after its timeout
+// and a late confirmation changes nothing; a completed session's answer survives a restart; the
+// catalog covers every enabled legacy service_menu entry, operators can change it, and every
+// screen of every service fits 182 characters in English, Shona and Ndebele.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openHttp, ledgerState } from '../../helpers/http.js';
+import { dial, journey, SCREEN_MAX } from '../../helpers/ussd.js';
+import type { MoneyModule } from '../../../src/products/money/module.js';
+import type { PrepaidModule } from '../../../src/products/prepaid/module.js';
+import type { UssdModule } from '../../../src/channels/ussd/module.js';
+import { DEFAULT_CATALOG } from '../../../src/channels/ussd/catalog.js';
+import { FLOWS_BY_SERVICE } from '../../../src/channels/ussd/flows.js';
+import { TEXTS } from '../../../src/channels/ussd/texts.js';
+
+const PIN = '2580';
+
+async function withPeople(options: { timeout_s?: number; dir?: string } = {}) {
+  const f = await openHttp({ config: { log_level: 'silent', ...(options.timeout_s ? { ussd_session_timeout_s: options.timeout_s } : {}) } });
+  const money = f.platform.module<MoneyModule>('money');
+  const people = [['+263772000201', 'Tendai Moyo', 'en'], ['+263772000202', 'Rudo Chikwanha', 'sn'], ['+263772000203', 'Sipho Ndlovu', 'nd']] as const;
+  for (const [msisdn, name, language] of people) {
+    await money.registerSubscriber({ msisdn, name, kyc_tier: 2, language });
+    await money.setPin({ msisdn, pin: PIN });
+  }
+  await money.registerBank({ code: 'CBZ', name: 'CBZ Bank' });
+  await money.registerMerchant({ code: 'OKZIM', name: 'OK Zimbabwe Supermarkets' });
+  await money.registerAgent({ code: 'AG001', name: 'Mbare Musika Agent Services' });
+  await money.bankToWallet({ bank: 'CBZ', to: people[0][0], amount: 50_00n, currency: 'USD', reference: 'fund-1' });
+  await f.platform.module<PrepaidModule>('prepaid').putBundle({ code: 'D1', name: 'Monthly 5GB Data', service: 'data', price: '1500', currency: 'USD', units: '5242880', validity_s: 2_592_000, window: null });
+  return { f, money, people };
+}
+
+test('a session expires after its timeout: a late confirmation moves nothing and says so', async (t) => {
+  const { f, people } = await withPeople({ timeout_s: 1 });
+  t.after(() => f.close());
+  const state = ledgerState(f.handle);
+  const session = dial(f.app, { msisdn: people[0][0], code: '*151#' });
+  assert.match(await journey(session, ['1', people[1][0], '1', '5']), /^CON Send USD 5\.00 to Rudo Chikwanha/);
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  assert.equal(await session.send(PIN), 'END Your session timed out. Nothing was changed. Dial again.');
+  assert.deepEqual(ledgerState(f.handle).accounts, state.accounts);
+  // A new dial works as usual.
+  assert.match(await journey(dial(f.app, { msisdn: people[0][0], code: '*151#' }), ['1', people[1][0], '1', '5', PIN]), /^END Sent USD 5\.00/);
+});
+
+test('a completed session\'s answer is recorded: a resend after a restart gets it, and nothing is sent twice', async (t) => {
+  const { f, money, people } = await withPeople();
+  let closed = false;
+  t.after(async () => {
+    if (!closed) await f.close();
+  });
+  const session = dial(f.app, { msisdn: people[0][0], code: '*151#' });
+  const done = await journey(session, ['1', people[2][0], '1', '3', PIN]);
+  assert.match(done, /^END Sent USD 3\.00 to Sipho Ndlovu/);
+  const balance = (await money.balance({ msisdn: people[2][0], pin: PIN })).balances.find((line) => line.asset === 'USD')!.available;
+  // Restart on the same data directory.
+  const dir = f.dir;
+  await f.app.close();
+  await f.platform.close();
+  closed = true;
+  const { openLedger } = await import('../../../src/store/open.js');
+  const { openPlatform } = await import('../../../src/platform.js');
+  const { buildApp } = await import('../../../src/channels/http/app.js');
+  const handle = await openLedger({ dataDir: dir });
+  const platform = await openPlatform(handle, f.config);
+  const app = await buildApp({ handle, config: f.config, keys: f.keys, modules: platform.modules.values() });
+  t.after(async () => {
+    await app.close();
+    await platform.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const again = dial(app, { msisdn: people[0][0], code: '*151#', sessionId: session.sessionId });
+  assert.equal(await again.send(['1', people[2][0], '1', '3', PIN].join('*')), done);
+  const after = (await platform.module<MoneyModule>('money').balance({ msisdn: people[2][0], pin: PIN })).balances.find((line) => line.asset === 'USD')!.available;
+  assert.equal(after, balance);
+});
+
+/** The legacy platform's menu rows, read from the generator that produced the legacy database. */
+function legacyMenu(): { code: string; key: string; label: string; service: string; enabled: boolean }[] {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const file = path.resolve(here, '../../../../../shared/legacy/generate.mjs');
+  const source = fs.readFileSync(fs.existsSync(file) ? file : '/work/shared/legacy/generate.mjs', 'utf8');
+  const block = /const MENUS = \[([\s\S]*?)\n\];/.exec(source)![1];
+  return [...block.matchAll(/\['(\*\d+#)', '([\d.]+)', '([^']+)', '([A-Z0-9_]+)', ([01])\]/g)].map((m) => ({ code: m[1], key: m[2], label: m[3], service: m[4], enabled: m[5] === '1' }));
+}
+
+test('the catalog covers every enabled legacy service under its legacy code and key, and says so through the API', async (t) => {
+  const { f } = await withPeople();
+  t.after(() => f.close());
+  const legacy = legacyMenu();
+  assert.equal(legacy.length, 16);
+  const answer = await f.request({ url: '/ussd/catalog', key: f.auditor });
+  assert.equal(answer.status, 200);
+  const reachable = new Set(answer.body.services.map((s: { short_code: string; key: string; service: string }) => `${s.short_code} ${s.key} ${s.service}`));
+  for (const row of legacy.filter((r) => r.enabled)) assert.ok(reachable.has(`${row.code} ${row.key} ${row.service}`), `${row.code} ${row.key} ${row.service}`);
+  assert.deepEqual(answer.body.unavailable, []);
+  // Every reachable service has a menu flow behind it.
+  for (const s of answer.body.services) assert.ok(FLOWS_BY_SERVICE.has(s.service), s.service);
+  // The legacy disabled item is listed, disabled, and not reachable.
+  assert.ok(answer.body.entries.some((e: { service: string; enabled: boolean }) => e.service === 'BILL_PAYMENT' && !e.enabled));
+  assert.ok(!reachable.has('*151# 6 BILL_PAYMENT'));
+});
+
+test('operators change the catalog as data: relabel, disable, refuse an unknown service; the menus follow', async (t) => {
+  const { f, people } = await withPeople();
+  t.after(() => f.close());
+  const entry = { ...DEFAULT_CATALOG.find((e) => e.short_code === '*405#' && e.key === '2')! };
+  const relabelled = await f.request({ url: '/ussd/catalog', body: { ...entry, label: { ...entry.label, en: 'My airtime' } } });
+  assert.equal(relabelled.status, 200);
+  assert.equal(await journey(dial(f.app, { msisdn: people[0][0], code: '*405#' }), []), 'CON Airtime\n1 Recharge with voucher\n2 My airtime');
+  assert.equal((await f.request({ url: '/ussd/catalog', body: { ...entry, enabled: false } })).status, 200);
+  assert.equal(await journey(dial(f.app, { msisdn: people[0][0], code: '*405#' }), []), 'CON Airtime\n1 Recharge with voucher');
+  assert.match(await journey(dial(f.app, { msisdn: people[0][0], code: '*405#' }), ['2']), /^CON Invalid choice\./);
+  const services = (await f.request({ url: '/ussd/catalog' })).body.services.map((s: { service: string }) => s.service);
+  assert.ok(!services.includes('AIRTIME_BALANCE'));
+  // Disabling a submenu hides what is under it from the parity answer too.
+  const bank = DEFAULT_CATALOG.find((e) => e.short_code === '*151#' && e.key === '5')!;
+  await f.request({ url: '/ussd/catalog', body: { ...bank, enabled: false } });
+  const after = (await f.request({ url: '/ussd/catalog' })).body.services.map((s: { service: string }) => s.service);
+  assert.ok(!after.includes('BANK_TO_WALLET') && !after.includes('WALLET_TO_BANK'));
+  const unknown = await f.request({ url: '/ussd/catalog', body: { short_code: '*151#', key: '6', label: { en: 'Pay Bill', sn: 'Bhadhara', nd: 'Bhadala' }, service: 'BILL_PAYMENT', enabled: true } });
+  assert.equal(unknown.status, 422);
+  assert.equal(unknown.body.code, 'ussd_service_unknown');
+  const invalid = await f.request({ url: '/ussd/catalog', body: { ...entry, short_code: '151' } });
+  assert.equal(invalid.status, 422);
+  assert.equal(invalid.body.code, 'ussd_catalog_entry_invalid');
+  const auditor = await f.request({ url: '/ussd/catalog', body: entry, key: f.auditor });
+  assert.equal(auditor.status, 403);
+  // Refusals changed nothing.
+  assert.equal(await journey(dial(f.app, { msisdn: people[0][0], code: '*405#' }), []), 'CON Airtime\n1 Recharge with voucher');
+});
+
+test('every screen of every service fits 182 characters in English, Shona and Ndebele', async (t) => {
+  const { f, people } = await withPeople();
+  t.after(() => f.close());
+  // Inputs that walk each service to its confirmation (the dial helper checks every reply's length).
+  const walks: [string, string[]][] = [
+    ['*151#', ['1', people[1][0], '1', '123456789.99']], ['*151#', ['1', '0772']], ['*151#', ['2', '2', '0712345678', '2', '999']],
+    ['*151#', ['3', 'OKZIM', '2', '250.50']], ['*151#', ['3', 'X']], ['*151#', ['4', 'AG001', '1', '100']], ['*151#', ['4', 'X']],
+    ['*151#', ['5', '1', '1', '1', '5']], ['*151#', ['5', '2', '1', '2', '5']], ['*151#', ['5', '9']], ['*151#', ['7', '1']], ['*151#', ['7', '2']],
+    ['*151#', ['7', '3', PIN, '4826', '1111']], ['*151#', ['7', '3', '1']], ['*151#', ['7', '1', '0000']], ['*151#', ['1', people[2][0], '1', '1', PIN]],
+    ['*405#', ['1', '12']], ['*405#', ['2']], ['*405#', ['1', '1234567812345678']],
+    ['*171#', ['1', '1', '1']], ['*171#', ['1', '1', '2']], ['*171#', ['2']], ['*171#', ['4']], ['*171#', ['1', '9']], ['*171#', ['1', '1', '1', '1']],
+  ];
+  let screens = 0;
+  for (const [msisdn] of people) {
+    for (const [code, inputs] of walks) {
+      const session = dial(f.app, { msisdn, code });
+      await session.send();
+      for (const input of inputs) {
+        const reply = await session.send(input);
+        if (reply.startsWith('END')) break;
+      }
+      screens += session.replies.length;
+    }
+  }
+  assert.ok(screens > 200, `${screens} screens checked`);
+  // Texts shown alone (not through a walk above) fit too.
+  for (const texts of Object.values(TEXTS)) for (const text of Object.values(texts)) assert.ok(text.length <= SCREEN_MAX, text);
+});
