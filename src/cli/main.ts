@@ -1,12 +1,14 @@
 // The mari command line: one command per word, --help on each.
 import { UsageError, type Command } from './args.js';
 import { keys } from './commands/keys.js';
+import { migrate } from './commands/migrate.js';
+import { reconcileCommand } from './commands/reconcile.js';
 import { serve } from './commands/serve.js';
 import { verify } from './commands/verify.js';
 import { ussd } from './commands/ussd.js';
 import { cutover, incident, maintenance, notify, parity, planWindow } from './commands/cutover_kit.js';
 
-const commands: readonly Command[] = [serve, verify, keys, ussd, maintenance, incident, cutover, notify, parity, planWindow];
+const commands: readonly Command[] = [serve, verify, keys, ussd, migrate, reconcileCommand, maintenance, incident, cutover, notify, parity, planWindow];
 
 function usage(): string {
   return `mari — a mobile money and prepaid ledger whose balances can be proven

@@ -27,6 +27,10 @@ export const AccountCode = {
   system_suspense: 143,
   airtime_issue: 144,
   migration_opening: 150,
+  /** A legacy negative balance of a wallet that may not go negative in mari (issue 7). */
+  migration_overdraft: 151,
+  /** Airtime of a line registered twice in legacy, held apart until an operator settles it (issue 7). */
+  migration_held: 152,
   airtime: 200,
   bundle_lot: 210,
   prepaid_usage: 220,
