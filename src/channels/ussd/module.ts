@@ -8,6 +8,7 @@ import { createLogger } from '../../log.js';
 import type { ModuleFactory, ProductModule } from '../../platform.js';
 import { route, type Route } from '../http/routes.js';
 import { LABEL_LENGTH_MAX, UssdCatalog, type CatalogEntry } from './catalog.js';
+import { ussdMaintenanceText } from '../../cutover/kit/module.js';
 import { UssdEngine, type UssdRequest } from './engine.js';
 import { FLOWS_BY_SERVICE } from './flows.js';
 import { servicesFrom } from './services.js';
@@ -28,7 +29,10 @@ export const ussdModule: ModuleFactory = async ({ handle, config, modules }): Pr
   const services = servicesFrom(modules);
   const catalog = await UssdCatalog.open({ store: handle.store, writer: handle.writer, implemented: new Set(FLOWS_BY_SERVICE.keys()) });
   const log = createLogger(config.log_level).child({ module: 'ussd' });
-  const engine = new UssdEngine({ catalog, services, writer: handle.writer, store: handle.store, timeout_s: config.ussd_session_timeout_s, log });
+  const engine = new UssdEngine({
+    catalog, services, writer: handle.writer, store: handle.store, timeout_s: config.ussd_session_timeout_s, log,
+    maintenance: (service, language) => ussdMaintenanceText(modules, service, language),
+  });
   const unavailableServices = () => catalog.services()
     .filter((item) => FLOWS_BY_SERVICE.get(item.service)?.needs.some((name) => services[name] === undefined) ?? true)
     .map((item) => item.service);

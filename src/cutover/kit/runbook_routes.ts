@@ -10,7 +10,8 @@ import type { Maintenance } from './maintenance.js';
 import { Notices } from './notices.js';
 import { checkParity, findCatalog, legacyMenu, paritySummary } from './parity.js';
 import { openLegacyDb } from './legacy_db.js';
-import { CUTOVERS, Runbook, cutoverSummary, newCutover, type CutoverEffects, type CutoverState, type CutoverTools, type GateResult } from './runbook.js';
+import { importDelta, reconcileGate, ussdCatalog } from './tools.js';
+import { CUTOVERS, Runbook, cutoverSummary, newCutover, type CutoverEffects, type CutoverState, type CutoverTools } from './runbook.js';
 import { SERVICES } from './services.js';
 import type { StatusBoard } from './status.js';
 import { SqliteStore } from '../../store/sqlite.js';
@@ -42,10 +43,6 @@ interface Deps {
   timers: boolean;
 }
 
-function unavailable(what: string): () => Promise<GateResult> {
-  return async () => ({ ok: false, summary: `${what} is not part of this build (it comes with mari migrate, issue 7)` });
-}
-
 /** The real tools: reach from the notices, parity against the legacy menu and the USSD catalog, verify and the monitors. */
 function defaultTools(deps: { context: PlatformContext; notices: Notices; watch: Watch }): CutoverTools {
   const { context, notices, watch } = deps;
@@ -55,11 +52,11 @@ function defaultTools(deps: { context: PlatformContext; notices: Notices; watch:
       const report = await notices.reach(campaign);
       return { ok: true, summary: `${report.delivered}/${report.targeted} reached (${(report.reach * 100).toFixed(1)}%)`, details: { ...report, never_reached: report.never_reached.length } };
     },
-    importDelta: unavailable('the delta import'),
-    reconcile: unavailable('reconcile'),
+    importDelta: ({ from }) => importDelta(context.handle, from),
+    reconcile: ({ from }) => reconcileGate(context.handle, from),
     async parity({ from }) {
       if (from === undefined) return { ok: false, summary: 'the legacy database is needed (from: mysql://…)' };
-      const catalog = findCatalog(context.modules);
+      const catalog = findCatalog(context.modules) ?? ussdCatalog(context.modules);
       if (catalog === undefined) return { ok: false, summary: 'mari has no USSD service catalog loaded' };
       const db = await openLegacyDb(from);
       try {
