@@ -50,7 +50,7 @@ export interface EngineOptions {
   /** Milliseconds now; tests pass their own. */
   clock?: () => number;
   /** The maintenance notice for a menu service that is closed (the cutover kit), else undefined. */
-  maintenance?: (service: string, language: Language) => string | undefined;
+  maintenance?: (service: string, language: Language, msisdn: Msisdn) => string | undefined;
 }
 
 /** Inputs in one session at most (a real session has a dozen). */
@@ -155,7 +155,7 @@ export class UssdEngine {
         }
         const flow = FLOWS_BY_SERVICE.get(item.service);
         if (!flow || flow.needs.some((name) => this.options.services[name] === undefined)) return { reply: end(language, 'unavailable'), called: false };
-        const closed = this.options.maintenance?.(item.service, language);
+        const closed = this.options.maintenance?.(item.service, language, msisdn);
         if (closed !== undefined) return { reply: `END ${fit([closed])}`, called: false };
         if (flow.subscriber && !this.options.services.money?.subscriberOf(msisdn)) return { reply: end(language, 'not_registered'), called: false };
         const frame = advance(flow, { kind: 'flow', service: flow.service, step: 0, values: {} }, context);

@@ -31,7 +31,7 @@ export const ussdModule: ModuleFactory = async ({ handle, config, modules }): Pr
   const log = createLogger(config.log_level).child({ module: 'ussd' });
   const engine = new UssdEngine({
     catalog, services, writer: handle.writer, store: handle.store, timeout_s: config.ussd_session_timeout_s, log,
-    maintenance: (service, language) => ussdMaintenanceText(modules, service, language),
+    maintenance: (service, language, msisdn) => ussdMaintenanceText(modules, { service, language, msisdn }),
   });
   const unavailableServices = () => catalog.services()
     .filter((item) => FLOWS_BY_SERVICE.get(item.service)?.needs.some((name) => services[name] === undefined) ?? true)
