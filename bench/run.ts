@@ -2,8 +2,11 @@
 const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
   ledger: () => import('./ledger.js'),
   http: () => import('./http.js'),
+  migrate: () => import('./migrate.js'),
+  services: () => import('./services.js'),
   surge: () => import('./surge.js'),
   postgres: () => import('./postgres.js'),
+  charging: () => import('./charging.js'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -46,6 +46,8 @@ export const ConfigSchema = Type.Object(
     kannel_sendsms_url: Type.String({ minLength: 1, maxLength: 256, default: 'http://127.0.0.1:13013/cgi-bin/sendsms' }),
     kannel_username: Type.String({ maxLength: 64, default: 'mari' }),
     kannel_password: Type.String({ maxLength: 128, default: '' }),
+    /** How long a sendsms call may take; past it the outcome is unknown and the message is not resent. */
+    kannel_timeout_ms: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
     // USSD (channels): how long a session lives without an answer, as aggregators time them out.
     ussd_session_timeout_s: Type.Integer({ minimum: 1, maximum: 3_600, default: 180 }),
     /** Mobile money fees, commissions and limits (JSON); empty means the default tariffs/default.json. */
@@ -79,6 +81,7 @@ export const CONFIG_ENV: { readonly [K in keyof Config]-?: string } = Object.fre
   kannel_sendsms_url: 'MARI_KANNEL_SENDSMS_URL',
   kannel_username: 'MARI_KANNEL_USERNAME',
   kannel_password: 'MARI_KANNEL_PASSWORD',
+  kannel_timeout_ms: 'MARI_KANNEL_TIMEOUT_MS',
   ussd_session_timeout_s: 'MARI_USSD_SESSION_TIMEOUT_S',
   tariff_file: 'MARI_TARIFF_FILE',
 });

@@ -39,7 +39,11 @@ export interface LegacyContext {
   rows: Record<string, number>;
 }
 
-export async function loadContext(source: LegacySource, onRows?: (table: string, rows: number) => void): Promise<LegacyContext> {
+/**
+ * Reads the context from the source. With `after` (a delta), only subscribers and wallets past
+ * the keys already imported are read: the rest is known from mari's own legacy records.
+ */
+export async function loadContext(source: LegacySource, after: { subscriber?: number; wallet?: number } = {}): Promise<LegacyContext> {
   const context: LegacyContext = {
     msisdnOf: new Map(), statusOf: new Map(), collisions: new Map(), collided: new Set(), invalidMsisdn: new Map(),
     agentOfFloat: new Map(), agentOfCommission: new Map(), agents: [], merchants: [], banks: [],
@@ -47,7 +51,7 @@ export async function loadContext(source: LegacySource, onRows?: (table: string,
   };
   const firstHolder = new Map<string, number>();
   let read = 0;
-  for await (const batch of source.batches('subscriber', { batch_rows: 10_000 })) {
+  for await (const batch of source.batches('subscriber', { after: after.subscriber, batch_rows: 10_000 })) {
     for (const row of batch) {
       const id = Number(row[0]);
       const raw = row[1];
@@ -68,7 +72,6 @@ export async function loadContext(source: LegacySource, onRows?: (table: string,
       }
     }
     read += batch.length;
-    onRows?.('subscriber', read);
   }
   context.rows.subscriber = read;
   firstHolder.clear();
@@ -80,7 +83,14 @@ export async function loadContext(source: LegacySource, onRows?: (table: string,
     context.agentOfCommission.set(Number(commission), code!);
   }
   read = 0;
-  for await (const batch of source.batches('wallet', { batch_rows: 10_000 })) {
+  for await (const batch of source.batches('wallet', { after: after.wallet, batch_rows: 10_000 })) {
+    if (after.subscriber !== undefined) {
+      // A delta reads few wallets, some of subscribers it has not read: fetch those by key.
+      const owners = batch.filter((row) => row[1] === 'SUBSCRIBER' && !context.statusOf.has(Number(row[2]))).map((row) => Number(row[2]));
+      const found: Row[] = [];
+      for await (const row of source.rowsByKeys('subscriber', owners)) found.push(row);
+      addSubscribers(context, found);
+    }
     for (const row of batch) {
       const id = Number(row[0]);
       const role = walletRole(context, row);
@@ -91,7 +101,6 @@ export async function loadContext(source: LegacySource, onRows?: (table: string,
       }
     }
     read += batch.length;
-    onRows?.('wallet', read);
   }
   context.rows.wallet = read;
   return context;
@@ -101,6 +110,15 @@ async function all(source: LegacySource, table: 'agent' | 'merchant' | 'bank'): 
   const rows: Row[] = [];
   for await (const batch of source.batches(table)) rows.push(...batch);
   return rows;
+}
+
+/** Adds subscribers read by key (a delta meeting a subscriber it did not read at the start). */
+export function addSubscribers(context: LegacyContext, rows: readonly Row[]): void {
+  for (const row of rows) {
+    const id = Number(row[0]);
+    context.msisdnOf.set(id, normalizeMsisdn(row[1] ?? '') ?? null);
+    context.statusOf.set(id, row[3] ?? '');
+  }
 }
 
 /** The party and mari account of a legacy wallet row, or why it has none. */

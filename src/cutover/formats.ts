@@ -55,12 +55,22 @@ export const TXN_TYPE_CODE: Readonly<Record<string, number>> = Object.freeze({
 
 const BOUNDED = AccountFlag.debits_must_not_exceed_credits;
 
+/** Accounts mobile money creates unbounded: a bank's trust account and mari's own system accounts. */
+const UNBOUNDED_CODES: ReadonlySet<number> = new Set([AccountCode.bank_settlement, AccountCode.system_fees, AccountCode.system_commissions, AccountCode.airtime_sales]);
+
 /**
- * Customer and role wallets may not be overdrawn in mari (bounded); a bank's settlement account
- * is the other side of issued e-money and goes negative by design, so it is not bounded.
+ * Exactly as mobile money creates each kind of account (flags, code, no user_data), so whichever
+ * creates it first, the other's create answers `exists`. Customer and role wallets may not be
+ * overdrawn (bounded); a bank's settlement account is the other side of issued e-money and goes
+ * negative by design, and mari's system accounts are unbounded, as mobile money makes them.
  */
 export function walletAccount(id: string, currency: Currency, code: number): AccountInput {
-  return { id, asset: currency, code, flags: code === AccountCode.bank_settlement ? 0 : BOUNDED, user_data: null };
+  return { id, asset: currency, code, flags: UNBOUNDED_CODES.has(code) ? 0 : BOUNDED, user_data: null };
+}
+
+/** Whether a migrated wallet account may go below zero in mari (otherwise its negative part is an overdraft). */
+export function isUnbounded(account_id: string): boolean {
+  return account_id.startsWith('bank:') || account_id.startsWith('system:');
 }
 
 /** A debt account: only debited by the migration, it can be paid back to zero (credited) but never above. */

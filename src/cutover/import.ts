@@ -13,19 +13,20 @@ import assert from 'node:assert/strict';
 import { AccountFlag, type AccountInput, type TransferInput } from '../ledger/types.js';
 import { AccountCode, airtimeAsset, systemId, walletId, CURRENCIES, type Currency } from '../products/accounts.js';
 import type { Msisdn } from '../products/msisdn.js';
-import { partyDocument, type Party, type PartyStatus } from '../products/parties.js';
+import { PARTIES, partyDocument, type Party, type PartyStatus } from '../products/parties.js';
 import type { LedgerHandle } from '../store/open.js';
 import type { CommandContext } from '../store/writer.js';
 import type { DocumentWrite } from '../store/store.js';
-import { loadContext, walletRole, type LegacyContext } from './context.js';
+import { addSubscribers, loadContext, walletRole, type LegacyContext } from './context.js';
+import { bucketItems, bucketRecords, bucketsCompared, differingRanges, walletItems, walletRecords, WALLETS } from './reconcile.js';
 import { formatDecimal, parseDecimal } from './decimal.js';
 import {
   MIGRATION, MIGRATION_FINDINGS, MigrationCode, SERVICE_CATALOG, TXN_TYPE_CODE, hashVoucherPin, heldAirtimeId, LEGACY_ACCOUNTS,
   PREPAID_MIGRATION_CODE, RANGE_WIDTH, legacyPinDocument, prepaidLotDocument, prepaidLotId, rangeDocument, rangeKey,
-  type LegacyRecord, type RangeDocument, legacySuspenseId, lotAccount, migrationOpeningId, overdraftAccount, overdraftId,
-  partyIds, systemAccount, voucherDocument, walletAccount, airtimeAccountOf, type VoucherRecord,
+  type LegacyBucketRecord, type LegacyRecord, type LegacyWalletRecord, type RangeDocument, legacySuspenseId, lotAccount, migrationOpeningId, overdraftAccount, overdraftId,
+  agentCommissionId, agentFloatId, bankSettlementId, isUnbounded, merchantTillId, partyIds, systemAccount, voucherDocument, walletAccount, airtimeAccountOf, type VoucherRecord,
 } from './formats.js';
-import { harareLocalToIso, harareLocalToMs } from './harare.js';
+import { harareLocalToIso, harareLocalToMs, msToHarareLocal } from './harare.js';
 import type { LegacySource, LegacyTable, Row } from './source.js';
 
 export const PHASES = ['parties', 'wallets', 'opening', 'history', 'drift', 'buckets', 'vouchers', 'services', 'done'] as const;
@@ -99,6 +100,8 @@ export interface Checkpoint {
   accounts_created: number;
   transfers_booked: number;
   documents_written: number;
+  /** The largest key imported of the tables a delta reads only past it. */
+  max_keys: Record<string, number>;
   /** Seconds spent importing, over every run of this pass. */
   seconds: number;
   /** Seconds per phase (the last run of each). */
@@ -224,9 +227,11 @@ export class Importer {
   /** PIN hashes of redeemable vouchers, computed in the background from the start (scrypt is the slowest part). */
   private prehashed: Promise<Map<string, string>> | undefined;
   private walletBook!: RangeBook;
+  private walletRecords: LegacyWalletRecord[] = [];
+  private bucketRecords: LegacyBucketRecord[] = [];
+  /** Delta: bucket_id → mari account of buckets already imported. */
+  private readonly knownBuckets = new Map<number, string>();
   private bucketBook!: RangeBook;
-  /** Parties created by this run: in a delta, only their wallets are new. */
-  private readonly newParties = new Set<string>();
 
   constructor(private readonly options: ImportOptions) {
     this.batchRows = options.batch_rows ?? 8000;
@@ -254,7 +259,7 @@ export class Importer {
     } else {
       this.checkpoint = {
         version: 1, source: this.options.source.description, as_of: new Date(this.asOfMs).toISOString(), pass: 1, phase: 'parties', after: null,
-        last_txn_id: 0, counters: emptyCounters(), rows_read: {}, accounts_created: 0, transfers_booked: 0, documents_written: 0, seconds: 0, phase_seconds: {},
+        last_txn_id: 0, max_keys: {}, counters: emptyCounters(), rows_read: {}, accounts_created: 0, transfers_booked: 0, documents_written: 0, seconds: 0, phase_seconds: {},
         started_at: this.now().toISOString(), completed_at: null,
       };
     }
@@ -266,7 +271,8 @@ export class Importer {
       this.prehashed = this.prehashVouchers();
       this.prehashed.catch(() => undefined); // awaited (and its error thrown) in the vouchers phase
     }
-    this.context = await loadContext(this.options.source);
+    if (this.checkpoint.pass > 1) await this.loadDeltaContext();
+    else this.context = await loadContext(this.options.source);
     if (this.checkpoint.pass === 1 && this.checkpoint.phase === 'parties' && this.checkpoint.after === null) await this.submit((ctx) => this.createSystemAccounts(ctx));
     while ((this.checkpoint.phase as Phase) !== 'done') {
       const phase = this.checkpoint.phase;
@@ -284,6 +290,35 @@ export class Importer {
       await this.drain();
     }
     return this.summary(resumed);
+  }
+
+  /**
+   * A delta reads only subscribers and wallets past those imported; every wallet and bucket
+   * already in mari is known from mari's own legacy records, not read from legacy again.
+   */
+  private async loadDeltaContext(): Promise<void> {
+    const max = this.checkpoint.max_keys ?? {};
+    this.context = await loadContext(this.options.source, { subscriber: max.subscriber ?? 0, wallet: max.wallet ?? 0 });
+    this.walletRecords = await walletRecords(this.options.handle);
+    for (const record of this.walletRecords) {
+      this.context.accountOf.set(Number(record.id), record.account_id);
+      this.context.currencyOf.set(Number(record.id), record.currency);
+    }
+    this.bucketRecords = await bucketRecords(this.options.handle);
+    for (const record of this.bucketRecords) this.knownBuckets.set(Number(record.id), record.account_id);
+    // A new subscriber may share a number with one imported earlier: the same collision rule.
+    for (const [sub_id, msisdn] of this.context.msisdnOf) {
+      if (!msisdn) continue;
+      for await (const doc of this.options.handle.store.documents(PARTIES, { tag: msisdn })) {
+        const holder = Number((JSON.parse(doc.value) as Party).legacy?.id);
+        if (doc.key.startsWith('sub.') && holder !== sub_id) {
+          const holders = this.context.collisions.get(msisdn) ?? [holder];
+          if (!holders.includes(sub_id)) holders.push(sub_id);
+          this.context.collisions.set(msisdn, holders);
+          this.context.collided.add(holder).add(sub_id);
+        }
+      }
+    }
   }
 
   private summary(resumed: boolean): ImportSummary {
@@ -337,17 +372,44 @@ export class Importer {
   private async runPhase(phase: Phase): Promise<void> {
     if (phase === 'done') return;
     const table = PHASE_TABLE[phase];
-    const total = await this.options.source.count(table);
+    // A delta's tables are read past their last key or by range: their full counts say nothing.
+    const total = this.checkpoint.pass > 1 ? 0 : await this.options.source.count(table);
     let done = 0;
-    const after = this.checkpoint.after ?? (phase === 'history' ? this.checkpoint.last_txn_id : undefined);
+    const delta = this.checkpoint.pass > 1;
+    const after = this.checkpoint.after ?? (phase === 'history' ? this.checkpoint.last_txn_id : delta ? this.checkpoint.max_keys[table] : undefined);
     const report = () => this.options.onProgress?.({ phase, table, done, total });
     report();
-    for await (const rows of prefetch(this.options.source.batches(table, { after: after ?? undefined, batch_rows: this.batchRows }), 2)) {
+    const rowsOf = delta && (phase === 'drift' || phase === 'buckets') ? await this.differingRows(phase) : this.options.source.batches(table, { after: after ?? undefined, batch_rows: this.batchRows });
+    for await (const rows of prefetch(rowsOf, 2)) {
       await this.applyBatch(phase, rows);
       done += rows.length;
       report();
     }
     if (phase === 'parties') await this.submit((ctx) => this.otherParties(ctx));
+  }
+
+  /**
+   * A delta's wallets and buckets "as they are now", the data-diff way: checksums over ranges of
+   * keys on both sides, and only the rows of ranges that differ are read and brought level.
+   */
+  private async differingRows(phase: 'drift' | 'buckets'): Promise<AsyncIterable<Row[]>> {
+    const accounts = this.options.handle.ledger.accounts;
+    const table = phase === 'drift' ? WALLETS : bucketsCompared(msToHarareLocal(this.asOfMs));
+    const items = phase === 'drift' ? walletItems(this.walletRecords, accounts) : bucketItems(this.bucketRecords, accounts);
+    const { ranges } = await differingRanges(this.options.source, table, items);
+    const source = this.options.source;
+    const batchRows = this.batchRows;
+    return (async function* () {
+      let batch: Row[] = [];
+      for await (const row of source.rowsInRanges(table.table, ranges, RANGE_WIDTH)) {
+        batch.push(row);
+        if (batch.length >= batchRows) {
+          yield batch;
+          batch = [];
+        }
+      }
+      if (batch.length > 0) yield batch;
+    })();
   }
 
   private async applyBatch(phase: Phase, rows: Row[]): Promise<void> {
@@ -357,6 +419,7 @@ export class Importer {
       apply(ctx);
       this.checkpoint.after = Number.isFinite(last) ? last : null;
       if (phase !== 'drift') this.checkpoint.rows_read[table] = (this.checkpoint.rows_read[table] ?? 0) + rows.length;
+      if (phase === 'parties' || phase === 'wallets' || phase === 'buckets') this.checkpoint.max_keys[table] = Math.max(this.checkpoint.max_keys[table] ?? 0, last);
     }, ids);
     switch (phase) {
       case 'parties': return account((ctx) => this.parties(ctx, rows));
@@ -375,6 +438,12 @@ export class Importer {
       case 'drift': return account((ctx) => this.drift(ctx, rows));
       case 'buckets': {
         await this.bucketBook.preload(rows.map((row) => Number(row[0])));
+        const unknown = rows.filter((row) => !this.context.statusOf.has(Number(row[1]))).map((row) => Number(row[1]));
+        if (unknown.length > 0) {
+          const found: Row[] = [];
+          for await (const row of this.options.source.rowsByKeys('subscriber', unknown)) found.push(row);
+          addSubscribers(this.context, found);
+        }
         return account((ctx) => this.buckets(ctx, rows));
       }
       case 'vouchers': {
@@ -416,7 +485,6 @@ export class Importer {
         language: 'en', code: null, legacy: { table: 'subscriber', id: sub_id! }, created_at: harareLocalToIso(registered_at ?? '', `subscriber ${sub_id} registered_at`),
       };
       documents.push(partyDocument(party));
-      this.newParties.add(party_id);
       if (pin_md5 && /^[0-9a-fA-F]{32}$/.test(pin_md5)) {
         documents.push(legacyPinDocument(party_id, pin_md5, now));
         counters.pins_carried += 1;
@@ -433,6 +501,19 @@ export class Importer {
     const documents: DocumentWrite[] = [];
     const created_at = this.now().toISOString();
     const party = (p: Omit<Party, 'status' | 'kyc_tier' | 'language' | 'created_at'>): Party => ({ status: 'active', kyc_tier: 2, language: 'en', created_at, ...p });
+    // Every role account mobile money gives such a party, in both currencies, whatever legacy had.
+    const accounts: AccountInput[] = [];
+    for (const [code] of this.context.agents) {
+      for (const c of CURRENCIES) {
+        accounts.push(walletAccount(agentFloatId(partyIds.agent(code!), c), c, AccountCode.agent_float), walletAccount(agentCommissionId(partyIds.agent(code!), c), c, AccountCode.agent_commission));
+      }
+    }
+    for (const [code] of this.context.merchants) for (const c of CURRENCIES) accounts.push(walletAccount(merchantTillId(partyIds.merchant(code!), c), c, AccountCode.merchant_till));
+    for (const [code] of this.context.banks) for (const c of CURRENCIES) accounts.push(walletAccount(bankSettlementId(partyIds.bank(code!), c), c, AccountCode.bank_settlement));
+    for (const c of CURRENCIES) {
+      accounts.push(walletAccount(systemId('fees', c), c, AccountCode.system_fees), walletAccount(systemId('commissions', c), c, AccountCode.system_commissions), walletAccount(systemId('airtime_sales', c), c, AccountCode.airtime_sales));
+    }
+    this.createAccounts(ctx, accounts);
     for (const [code, sub_id, name] of this.context.agents) {
       const msisdn = this.context.collided.has(Number(sub_id)) ? null : this.context.msisdnOf.get(Number(sub_id)) ?? null;
       documents.push(partyDocument(party({ id: partyIds.agent(code!), kind: 'agent', name: name ?? '', msisdn, code, legacy: { table: 'agent', id: code! } })));
@@ -465,7 +546,6 @@ export class Importer {
         documents.push(finding('unmapped_wallet', wallet_id, { wallet_id, reason: role }));
         continue;
       }
-      if (this.checkpoint.pass > 1 && ctx.ledger.accounts.has(role.account_id) && !this.newParties.has(role.party_id)) continue;
       const cur = currency as Currency;
       accounts.push(walletAccount(role.account_id, cur, role.code));
       const msisdn = owner_type === 'SUBSCRIBER' ? this.context.msisdnOf.get(Number(owner_ref)) ?? null : null;
@@ -501,7 +581,7 @@ export class Importer {
     if (amount === 0n) return [];
     const base = { asset, code, user_data };
     if (amount > 0n) return [{ ...base, id, debit_account_id: counter, credit_account_id: account, amount }];
-    const debit = account.startsWith('bank:') ? account : overdraftId(account);
+    const debit = isUnbounded(account) ? account : overdraftId(account);
     return [{ ...base, id, debit_account_id: debit, credit_account_id: counter, amount: -amount }];
   }
 
@@ -619,7 +699,7 @@ export class Importer {
       if (!account) continue;
       const legacy = parseDecimal(balance, 2);
       assert.ok(legacy !== undefined, `wallet ${wallet_id}: balance '${balance}' is not a decimal with 2 places`);
-      const bounded = !account.startsWith('bank:');
+      const bounded = !isUnbounded(account);
       const overdraft = overdraftId(account);
       const walletNow = balanceOf(ctx, account);
       const overdraftNow = bounded ? balanceOf(ctx, overdraft) : 0n;
@@ -702,7 +782,9 @@ export class Importer {
       // Prepaid's own ids and codes (lot:m:<id>, mig:<service>:<id>), so prepaid finds and charges what was brought.
       const service = kind!.toLowerCase();
       let account: AccountInput;
-      if (main && !held) account = airtimeAccountOf(msisdn!, 'USD');
+      const known = this.knownBuckets.get(Number(bucket_id));
+      if (known !== undefined) account = { id: known, asset, code: 0 };
+      else if (main && !held) account = airtimeAccountOf(msisdn!, 'USD');
       else if (main) account = { id: heldAirtimeId(sub_id!, 'USD'), asset: airtimeAsset('USD'), code: AccountCode.migration_held, flags: AccountFlag.debits_must_not_exceed_credits, user_data: `held: number registered twice (legacy subscriber ${sub_id})` };
       else account = lotAccount(prepaidLotId(bucket_id!), asset);
       if (main) this.mainAirtime.add(sub);
@@ -710,7 +792,7 @@ export class Importer {
       const exists = ctx.ledger.accounts.has(account.id);
       const current = exists ? balanceOf(ctx, account.id) : 0n;
       if (pass > 1 && exists && current === units) continue;
-      accounts.push(account);
+      if (!exists) accounts.push(account);
       const change = units - current;
       const id = pass === 1 ? `mig:${service}:${bucket_id}` : `mig:${service}:${bucket_id}:${pass}`;
       if (change !== 0n) {

@@ -66,7 +66,7 @@ export interface ReconcileReport {
 
 
 /** One comparable item of the mari side, by legacy key. */
-interface MariItem {
+export interface MariItem {
   id: number;
   text: string;
   value: bigint;
@@ -82,13 +82,13 @@ function signedBalance(account: Account | undefined): bigint {
 }
 
 /** Money wallets: the legacy balance against the mari account plus any overdraft held for it. */
-const WALLETS: ComparedTable = {
+export const WALLETS: ComparedTable = {
   table: 'wallet',
   sql: { text: `CONCAT(wallet_id, '|', balance)` },
   text: (row) => `${row[0]}|${row[4]}`,
 };
 
-function bucketsCompared(asOfLocal: string): ComparedTable {
+export function bucketsCompared(asOfLocal: string): ComparedTable {
   return {
     table: 'prepaid_bucket',
     // Expired buckets are not made usable in mari: they are left out here and listed as known.
@@ -116,8 +116,8 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
     compared: {}, totals: [], counts: {}, discrepancies: [], known: [],
   };
   const accounts = handle.ledger.accounts;
-  const wallets = await mariWallets(handle, accounts);
-  const buckets = await mariBuckets(handle, accounts);
+  const wallets = walletItems(await walletRecords(handle), accounts);
+  const buckets = bucketItems(await bucketRecords(handle), accounts);
   const bucketTable = bucketsCompared(asOfLocal);
   await compare(report, source, WALLETS, wallets, (row) => walletLegacyValue(row));
   await compare(report, source, bucketTable, buckets, (row) => bucketLegacyValue(row));
@@ -136,9 +136,23 @@ async function* records<R>(handle: LedgerHandle, prefix: 'w:' | 'b:'): AsyncIter
   }
 }
 
-async function mariWallets(handle: LedgerHandle, accounts: ReadonlyMap<string, Account>): Promise<Map<number, MariItem>> {
+/** The legacy wallet records of mari (read once; balances are looked up fresh by walletItems). */
+export async function walletRecords(handle: LedgerHandle): Promise<LegacyWalletRecord[]> {
+  const out: LegacyWalletRecord[] = [];
+  for await (const record of records<LegacyWalletRecord>(handle, 'w:')) out.push(record);
+  return out;
+}
+
+export async function bucketRecords(handle: LedgerHandle): Promise<LegacyBucketRecord[]> {
+  const out: LegacyBucketRecord[] = [];
+  for await (const record of records<LegacyBucketRecord>(handle, 'b:')) out.push(record);
+  return out;
+}
+
+/** Each legacy wallet's value in mari now: its account plus any overdraft held for it. */
+export function walletItems(list: readonly LegacyWalletRecord[], accounts: ReadonlyMap<string, Account>): Map<number, MariItem> {
   const items = new Map<number, MariItem>();
-  for await (const record of records<LegacyWalletRecord>(handle, 'w:')) {
+  for (const record of list) {
     const account = accounts.get(record.account_id);
     if (!account) continue; // its legacy row shows it missing
     const value = signedBalance(account) + signedBalance(accounts.get(record.overdraft_id));
@@ -148,12 +162,12 @@ async function mariWallets(handle: LedgerHandle, accounts: ReadonlyMap<string, A
   return items;
 }
 
-async function mariBuckets(handle: LedgerHandle, accounts: ReadonlyMap<string, Account>): Promise<Map<number, MariItem>> {
+/** Each legacy bucket's value in mari now, in legacy's form (four decimals), with its expiry. */
+export function bucketItems(list: readonly LegacyBucketRecord[], accounts: ReadonlyMap<string, Account>): Map<number, MariItem> {
   const items = new Map<number, MariItem>();
-  for await (const record of records<LegacyBucketRecord>(handle, 'b:')) {
+  for (const record of list) {
     const account = accounts.get(record.account_id);
     if (!account) continue;
-    // Whole units in mari, four decimals in legacy: compare in legacy's form.
     const units = signedBalance(account);
     const value = record.kind === 'AIRTIME' ? units : units * 10_000n;
     const expires_local = record.expires_at === null ? null : msToHarareLocal(Date.parse(record.expires_at));
@@ -179,8 +193,8 @@ function bucketLegacyValue(row: Row): LegacyValue {
   return { value: parseDecimal(row[3] ?? '', 4) ?? 0n, asset, owner: row[2] ?? '', expires_local: row[5] };
 }
 
-/** Checksums per range on both sides; rows of differing ranges compared one by one. */
-async function compare(report: ReconcileReport, source: LegacySource, table: ComparedTable, mari: Map<number, MariItem>, legacyValue: (row: Row) => LegacyValue): Promise<void> {
+/** Ranges of legacy keys whose checksums differ between legacy and mari (the only ones worth reading row by row). */
+export async function differingRanges(source: LegacySource, table: ComparedTable, mari: Map<number, MariItem>): Promise<{ ranges: number[]; legacy_rows: number; total: number }> {
   const legacyRanges = await source.checksums(table, RANGE_WIDTH);
   const mariRanges = new Map<number, RangeChecksum>();
   for (const item of mari.values()) {
@@ -197,11 +211,20 @@ async function compare(report: ReconcileReport, source: LegacySource, table: Com
     if (!m || m.rows !== r.rows || m.sum !== r.sum) differing.add(r.range);
   }
   for (const m of mariRanges.values()) if (!legacyByRange.has(m.range)) differing.add(m.range);
+  return {
+    ranges: [...differing].sort((a, b) => a - b),
+    legacy_rows: legacyRanges.reduce((n, r) => n + r.rows, 0),
+    total: new Set([...legacyByRange.keys(), ...mariRanges.keys()]).size,
+  };
+}
+
+/** Checksums per range on both sides; rows of differing ranges compared one by one. */
+async function compare(report: ReconcileReport, source: LegacySource, table: ComparedTable, mari: Map<number, MariItem>, legacyValue: (row: Row) => LegacyValue): Promise<void> {
+  const { ranges, legacy_rows, total } = await differingRanges(source, table, mari);
   const name = table.table as 'wallet' | 'prepaid_bucket';
   const scale = name === 'wallet' ? 2 : 4;
   let drilled = 0;
   const seen = new Set<number>();
-  const ranges = [...differing].sort((a, b) => a - b);
   for await (const row of source.rowsInRanges(table.table, ranges, RANGE_WIDTH)) {
     drilled += 1;
     const text = table.text(row);
@@ -232,10 +255,7 @@ async function compare(report: ReconcileReport, source: LegacySource, table: Com
       if (item && !seen.has(id)) report.discrepancies.push(discrepancy('extra_in_mari', name, String(id), item.account_id, item.msisdn, item.owner, item.asset, null, item.value, scale));
     }
   }
-  report.compared[table.table] = {
-    legacy_rows: legacyRanges.reduce((n, r) => n + r.rows, 0), mari_rows: mari.size, ranges: new Set([...legacyByRange.keys(), ...mariRanges.keys()]).size,
-    ranges_differing: differing.size, rows_drilled: drilled,
-  };
+  report.compared[table.table] = { legacy_rows, mari_rows: mari.size, ranges: total, ranges_differing: ranges.length, rows_drilled: drilled };
 }
 
 function discrepancy(kind: DiscrepancyClass, table: 'wallet' | 'prepaid_bucket', legacy_id: string, account_id: string | null, msisdn: string | null, owner: string | null, asset: string, legacy: bigint | null, mari: bigint | null, scale: number): Discrepancy {

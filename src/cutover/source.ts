@@ -71,6 +71,8 @@ export interface LegacySource {
   checksums(compared: ComparedTable, width: number): Promise<RangeChecksum[]>;
   /** Rows whose key falls in the given ranges, in key order (unfiltered: the caller applies `text`). */
   rowsInRanges(table: LegacyTable, ranges: readonly number[], width: number): AsyncIterable<Row>;
+  /** Rows with these numeric keys, in key order (missing keys are simply absent). */
+  rowsByKeys(table: LegacyTable, keys: readonly number[]): AsyncIterable<Row>;
   sums(query: SumQuery): Promise<Sums>;
   close(): Promise<void>;
 }
@@ -116,7 +118,12 @@ class MysqlSource implements LegacySource {
   /** A connection per concurrent stream: a streaming query holds its connection until the end. */
   private async connect(): Promise<Connection> {
     const connection = mysql.createConnection(this.options);
+    // A lost connection fails the read in progress (its stream or query errors); never the process.
+    connection.on('error', () => undefined);
     await new Promise<void>((resolve, reject) => connection.connect((error) => (error ? reject(error) : resolve())));
+    // A streamed read waits while the writer catches up (backpressure): the server must not give up
+    // on a client that is slow to read (net_write_timeout is 60 s by default).
+    await new Promise<void>((resolve, reject) => connection.query('SET SESSION net_write_timeout = 3600, net_read_timeout = 3600', (error) => (error ? reject(error) : resolve())));
     this.connections.push(connection);
     return connection;
   }
@@ -157,6 +164,15 @@ class MysqlSource implements LegacySource {
       if (batch.length > 0) yield batch;
     } finally {
       this.release(connection);
+    }
+  }
+
+  async *rowsByKeys(table: LegacyTable, keys: readonly number[]): AsyncIterable<Row> {
+    const spec = LEGACY_TABLES[table];
+    const sorted = [...new Set(keys.map((k) => Math.trunc(k)))].sort((a, b) => a - b);
+    for (let start = 0; start < sorted.length; start += 2000) {
+      const group = sorted.slice(start, start + 2000);
+      for await (const batch of this.stream(`SELECT ${spec.columns.join(', ')} FROM ${table} WHERE ${spec.key} IN (${group.join(',')}) ORDER BY ${spec.key}`, 5000)) yield* batch;
     }
   }
 
@@ -267,6 +283,11 @@ class CsvSource implements LegacySource {
       const size = options.batch_rows ?? 5000;
       for (let start = 0; start < kept.length; start += size) yield kept.slice(start, start + size);
     }
+  }
+
+  async *rowsByKeys(table: LegacyTable, keys: readonly number[]): AsyncIterable<Row> {
+    const wanted = new Set(keys);
+    for await (const rows of this.rows(table)) for (const row of rows) if (wanted.has(Number(row[0]))) yield row;
   }
 
   async count(table: LegacyTable): Promise<number> {

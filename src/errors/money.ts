@@ -18,6 +18,7 @@ export const MONEY_ERRORS = {
   recipient_exceeds_balance_cap: { status: 422, message: 'The recipient cannot hold that much. Send a smaller amount.' },
   same_account: { status: 400, message: 'You cannot send money to yourself.' },
   party_exists: { status: 409, message: 'An agent, merchant or bank already has that code.' },
+  balance_not_zero: { status: 409, message: 'The account still holds money or has a payment in progress; pay it out before closing it.' },
   party_closed: { status: 409, message: 'That account is closed and cannot be changed.' },
   agent_not_found: { status: 404, message: 'No agent has that code.' },
   agent_unavailable: { status: 403, message: 'That agent cannot transact at the moment.' },

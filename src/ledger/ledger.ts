@@ -368,7 +368,8 @@ export class Batch {
   }
 
   private findTransfer(id: string): Transfer | undefined {
-    return this.created.get(id) ?? this.lookups.transfer(id);
+    // A live pending transfer is in memory: posting or voiding it needs no read of the store.
+    return this.created.get(id) ?? this.ledger.pending.get(id) ?? this.lookups.transfer(id);
   }
 
   private createTransfer(input: TransferInput): TransferResult {

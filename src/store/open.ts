@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import { RequestError } from '../errors/registry.js';
 import { Ledger } from '../ledger/ledger.js';
-import { PostgresStore } from './postgres.js';
+import { PostgresStore, resolvePrimary } from './postgres.js';
 import { SqliteStore } from './sqlite.js';
 import type { Store } from './store.js';
 import { Writer, WRITER_DEFAULTS, type WriterOptions } from './writer.js';
@@ -28,6 +28,8 @@ export interface StoreRole extends EventEmitter<{ promoted: []; lost: [Error] }>
   readonly writer: string | undefined;
   /** Ends the lock session at once, as a crash would (tests; close() does it in order). */
   resign(): Promise<void>;
+  /** Where clients reach this process, once it listens: standbys name it while it writes. */
+  announce(address: string): Promise<void>;
 }
 
 export interface OpenOptions {
@@ -82,9 +84,15 @@ class PostgresRole extends EventEmitter<{ promoted: []; lost: [Error] }> impleme
     this.writing = false;
     return this.role.close();
   }
+
+  async announce(address: string): Promise<void> {
+    await this.role.announce(address);
+    if (this.writing) this.writer = address;
+  }
 }
 
-async function openPostgres(url: string, options: OpenOptions): Promise<LedgerHandle<PostgresStore>> {
+async function openPostgres(given: string, options: OpenOptions): Promise<LedgerHandle<PostgresStore>> {
+  const url = await resolvePrimary(given);
   const role = new WriterRole(url, options.address ?? `pid ${process.pid} on ${os.hostname()}`, { ...WRITER_ROLE_DEFAULTS, ...options.role });
   let store: PostgresStore | undefined;
   try {

@@ -25,8 +25,8 @@ const TIMESTAMP_END = 1n << 62n;
 const MIGRATION_LOCK_KEY = 0x6d617270;
 /** How far the history index may fall behind while nobody reads it. */
 const HISTORY_LAG_MS = 500;
-/** Transfers indexed per history transaction. */
-const HISTORY_CHUNK = 50_000;
+/** Transfers indexed per history transaction: small enough not to stall the event loop for long. */
+const HISTORY_CHUNK = 10_000;
 /** How often a standby replays what the writer committed. */
 const FOLLOW_INTERVAL_MS = 200;
 /** How long a history read waits for the index before it is refused. */
@@ -78,8 +78,10 @@ export class PostgresStore implements Store {
 
   private constructor(private readonly options: PostgresStoreOptions) {
     this.pool = new pg.Pool({ ...clientConfig(options.url, 'mari reads'), max: options.pool_size ?? 4 });
-    // An idle client's error (the server went away) must not crash the process: the next query fails instead.
+    // A lost connection (the server went away) must not crash the process, idle or checked out
+    // between two queries: the next query on it fails instead, and that failure is handled.
     this.pool.on('error', () => undefined);
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
   }
 
   /** Connects, applies pending migrations, and reads the assets. */
@@ -511,8 +513,8 @@ async function historyWatermark(client: pg.Pool | pg.ClientBase): Promise<bigint
 
 /**
  * Builds account_entries from the journal behind the commits: per chunk, one transaction that
- * checks the fence, reads the transfers after the watermark, applies them to the running balances
- * and writes entries, running balances and the new watermark.
+ * checks the fence, reads the transfers after the watermark, applies them to each account's
+ * latest entry, and writes the new entries and the new watermark.
  */
 class HistoryIndexer {
   private readonly running = new Map<number, Balances>();
@@ -527,7 +529,7 @@ class HistoryIndexer {
 
   /** Catch up now (a reader waits) or within HISTORY_LAG_MS (after a commit). */
   poke(now: boolean): void {
-    if (this.closed || this.failure) return;
+    if (this.closed) return;
     if (now) {
       clearTimeout(this.timer);
       this.timer = undefined;
@@ -549,15 +551,16 @@ class HistoryIndexer {
     this.timer.unref();
   }
 
+  /** Resolves once the index reaches `target`; a failed attempt is reported to the reader and retried by the next. */
   async waitFor(target: bigint): Promise<void> {
     for (;;) {
-      if (this.failure) throw this.failure;
-      if (this.watermark !== undefined && this.watermark >= target) return;
-      this.poke(true);
-      await this.work;
-      if (this.failure) throw this.failure;
       if (this.watermark !== undefined && this.watermark >= target) return;
       if (this.closed) throw new Error('the store is closed');
+      this.poke(true);
+      await this.work;
+      const failure = this.failure;
+      this.failure = undefined;
+      if (failure) throw new Error(`the history index could not catch up: ${failure.message}`);
     }
   }
 
@@ -569,6 +572,9 @@ class HistoryIndexer {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
+      // The index is derived and its watermark commits with it: a chunk lost in a crash is
+      // simply indexed again, so this commit need not wait for the disk (or the standby).
+      await client.query('SET LOCAL synchronous_commit = off');
       const fenced = await client.query('SELECT 1 FROM writer_lease WHERE id = 1 AND epoch = $1 FOR SHARE', [this.role.epoch!.toString()]);
       if (fenced.rowCount !== 1) throw new Error('the history index is written only by the writer');
       const watermark = await historyWatermark(client);
@@ -577,22 +583,21 @@ class HistoryIndexer {
         'SELECT timestamp, debit_no, credit_no, amount, pending_amount, flags FROM transfers WHERE timestamp > $1 ORDER BY timestamp LIMIT $2',
         [watermark, HISTORY_CHUNK]);
       if (rows.length === 0) {
+        // Nothing after the watermark: every transfer committed before this snapshot is indexed.
         await client.query('COMMIT');
         this.watermark = watermark;
-        // Nothing after the watermark: every committed transfer up to now is indexed.
-        const newest = (await this.pool.query('SELECT coalesce(max(timestamp), 0) AS ts FROM transfers')).rows[0].ts as bigint;
-        if (newest > watermark) this.watermark = watermark;
         return 0;
       }
       const missing = new Set<number>();
       for (const row of rows) for (const no of [Number(row.debit_no), Number(row.credit_no)]) if (!this.running.has(no)) missing.add(no);
       if (missing.size > 0) {
-        const loaded = await client.query('SELECT * FROM account_running WHERE account_no = ANY($1::integer[])', [[...missing]]);
-        for (const row of loaded.rows) this.running.set(Number(row.account_no), balancesFromRow(row));
+        // Each account's latest entry, found by the primary key (account_no, timestamp) backwards.
+        const loaded = await client.query(`SELECT u.no, e.* FROM unnest($1::integer[]) AS u(no)
+          CROSS JOIN LATERAL (SELECT * FROM account_entries WHERE account_no = u.no ORDER BY timestamp DESC LIMIT 1) e`, [numbers([...missing])]);
+        for (const row of loaded.rows) this.running.set(Number(row.no), balancesFromRow(row));
         for (const no of missing) if (!this.running.has(no)) this.running.set(no, zeroBalances());
       }
       const e = { no: [] as number[], ts: [] as bigint[], dp: [] as bigint[], dpo: [] as bigint[], cp: [] as bigint[], cpo: [] as bigint[] };
-      const touched = new Set<number>();
       for (const row of rows) {
         const debit_no = Number(row.debit_no);
         const credit_no = Number(row.credit_no);
@@ -601,17 +606,10 @@ class HistoryIndexer {
         applyTransfer({ flags: Number(row.flags), amount: row.amount as bigint, pending_amount: row.pending_amount as bigint } as Transfer, debit, credit);
         for (const [no, b] of [[debit_no, debit], [credit_no, credit]] as const) {
           e.no.push(no); e.ts.push(row.timestamp as bigint); e.dp.push(b.debits_pending); e.dpo.push(b.debits_posted); e.cp.push(b.credits_pending); e.cpo.push(b.credits_posted);
-          touched.add(no);
         }
       }
       await client.query('INSERT INTO account_entries SELECT * FROM unnest($1::integer[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])',
         [numbers(e.no), numbers(e.ts), numbers(e.dp), numbers(e.dpo), numbers(e.cp), numbers(e.cpo)]);
-      const nos = [...touched];
-      const b = nos.map((no) => this.running.get(no)!);
-      await client.query(`INSERT INTO account_running SELECT * FROM unnest($1::integer[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])
-        ON CONFLICT (account_no) DO UPDATE SET debits_pending = excluded.debits_pending, debits_posted = excluded.debits_posted,
-          credits_pending = excluded.credits_pending, credits_posted = excluded.credits_posted`,
-        [numbers(nos), numbers(b.map((x) => x.debits_pending)), numbers(b.map((x) => x.debits_posted)), numbers(b.map((x) => x.credits_pending)), numbers(b.map((x) => x.credits_posted))]);
       const last = rows[rows.length - 1].timestamp as bigint;
       await client.query("INSERT INTO meta VALUES ('history_watermark', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [last.toString()]);
       await client.query('COMMIT');
@@ -763,4 +761,32 @@ function viewOf(records: readonly JournalRecord[]): View {
     if (t.reversal_of !== null) byReversed.set(t.reversal_of, t);
   }
   return { transfer: (id) => byId.get(id), resolution: (id) => byPending.get(id), reversal: (id) => byReversed.get(id), ids: () => byId.keys() };
+}
+
+/**
+ * A libpq-style multi-host URL (postgres://user@h1:5432,h2:5432/db) names the primary and its
+ * standbys; node-postgres connects to one host, so the first that accepts writes (not in recovery)
+ * is chosen at open. After a failover, reopening (a restart of mari) finds the promoted standby.
+ */
+export async function resolvePrimary(url: string, timeout_ms = 3000): Promise<string> {
+  const match = /^(postgres(?:ql)?:\/\/(?:[^@/]*@)?)([^/?#]*)(.*)$/.exec(url);
+  if (!match || !match[2].includes(',')) return url;
+  const [, prefix, hosts, rest] = match;
+  const tried: string[] = [];
+  for (const host of hosts.split(',')) {
+    const candidate = `${prefix}${host}${rest}`;
+    const client = new pg.Client({ connectionString: candidate, connectionTimeoutMillis: timeout_ms });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      const { rows } = await client.query('SELECT pg_is_in_recovery() AS standby');
+      if (!rows[0].standby) return candidate;
+      tried.push(`${host}: a standby`);
+    } catch (error) {
+      tried.push(`${host}: ${(error as Error).message}`);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+  throw new Error(`no host accepts writes (${tried.join('; ')})`);
 }

@@ -63,15 +63,12 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
     CREATE INDEX documents_tag ON documents(collection, tag, key) WHERE tag IS NOT NULL;
 
     -- The derived history index: each account's balances right after each of its transfers,
-    -- built by the writer behind the commits (account_running holds the balances at the watermark).
+    -- built by the writer behind the commits, up to meta.history_watermark. An account's latest
+    -- entry is its running balance: the indexer reads it from here, so nothing else is kept.
     CREATE TABLE account_entries (
       account_no integer NOT NULL, timestamp bigint NOT NULL,
       debits_pending bigint NOT NULL, debits_posted bigint NOT NULL, credits_pending bigint NOT NULL, credits_posted bigint NOT NULL,
       PRIMARY KEY (account_no, timestamp)
-    );
-    CREATE TABLE account_running (
-      account_no integer PRIMARY KEY,
-      debits_pending bigint NOT NULL, debits_posted bigint NOT NULL, credits_pending bigint NOT NULL, credits_posted bigint NOT NULL
     );
 
     -- The writer role. The holder of the advisory lock bumps epoch when it takes the role; every

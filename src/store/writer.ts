@@ -321,14 +321,16 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
 
   private expiryDue(): boolean {
     const next = this.ledger.nextExpiry();
-    return next !== undefined && next <= BigInt(Date.now()) * 1_000_000n;
+    return next !== undefined && next <= this.ledger.now();
   }
 
   private armExpiryTimer(): void {
     clearTimeout(this.expiryTimer);
     const next = this.ledger.nextExpiry();
     if (next === undefined || this.failure || this.closed || this.gate?.()) return;
-    const delay_ms = Math.max(0, Math.min(3_600_000, Number(next / 1_000_000n) - Date.now() + 1));
+    // The ledger's clock, not the wall's: with a controlled clock (tests, replays) a wall-clock check
+    // could find an expiry due that the ledger, at its own time, will not release, and spin.
+    const delay_ms = Math.max(0, Math.min(3_600_000, Number((next - this.ledger.now()) / 1_000_000n) + 1));
     this.expiryTimer = setTimeout(() => this.schedule(true), delay_ms);
     this.expiryTimer.unref();
   }

@@ -17,11 +17,16 @@ export const WRITER_LOCK_KEY = 0x6d617269;
 export interface WriterRoleOptions {
   /** How often the holder pings its lock session (and a standby retries the lock). */
   heartbeat_ms: number;
-  /** The server ends a lock session idle this long: how fast a stopped or cut-off holder is replaced. */
+  /**
+   * The server ends a lock session idle this long: how fast a stopped or cut-off holder is
+   * replaced. It must exceed the longest stall of this process's event loop (which sends the
+   * heartbeats) under load, or a busy writer loses its role. A holder that crashes is replaced at
+   * once whatever this is: the server sees its connection close.
+   */
   session_timeout_ms: number;
 }
 
-export const WRITER_ROLE_DEFAULTS: WriterRoleOptions = Object.freeze({ heartbeat_ms: 500, session_timeout_ms: 3_000 });
+export const WRITER_ROLE_DEFAULTS: WriterRoleOptions = Object.freeze({ heartbeat_ms: 500, session_timeout_ms: 10_000 });
 
 export class WriterRole extends EventEmitter<{ acquired: [bigint]; lost: [Error] }> {
   private client: pg.Client | undefined;
@@ -35,7 +40,7 @@ export class WriterRole extends EventEmitter<{ acquired: [bigint]; lost: [Error]
   constructor(
     private readonly url: string,
     /** Where clients reach this process (named to clients refused by a standby). */
-    readonly address: string,
+    public address: string,
     private readonly options: WriterRoleOptions = WRITER_ROLE_DEFAULTS,
   ) {
     super();
@@ -109,6 +114,13 @@ export class WriterRole extends EventEmitter<{ acquired: [bigint]; lost: [Error]
     const client = this.client;
     this.client = undefined;
     client?.end().catch(() => undefined);
+  }
+
+  /** Sets this process's address (once it listens), and records it if this process writes. */
+  async announce(address: string): Promise<void> {
+    this.address = address;
+    if (!this.held || !this.client) return;
+    await this.client.query('UPDATE writer_lease SET holder = $1 WHERE id = 1 AND epoch = $2', [address, this.epoch!.toString()]);
   }
 
   /** Who holds the role now, as recorded by its last taker (an address), or undefined. */

@@ -46,33 +46,55 @@ test('verify on a directory without a ledger says so', () => {
   assert.match(result.stderr, /no ledger/);
 });
 
-async function serveAndWrite(dataDir: string, where: string[] = ['--data-dir', dataDir]): Promise<void> {
-  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--data-dir', dataDir, ...where.filter((arg) => arg !== '--data-dir' && arg !== dataDir)], {
+interface Served {
+  url: string;
+  child: ReturnType<typeof spawn>;
+  stop(signal?: NodeJS.Signals): Promise<unknown>;
+}
+
+/** Starts `mari serve` on a free port and resolves with its URL once it listens. */
+async function startServe(args: string[]): Promise<Served> {
+  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', ...args], {
     env: { ...process.env, MARI_API_KEYS: `${KEY}:operator`, MARI_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    return exited;
+  };
   try {
     const url = await new Promise<string>((resolve, reject) => {
       let output = '';
-      child.stdout.on('data', (chunk: Buffer) => {
+      child.stdout!.on('data', (chunk: Buffer) => {
         output += chunk.toString();
         const match = /mari listening on (http:\/\/\S+)/.exec(output);
         if (match) resolve(match[1]);
       });
       child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${output}`)));
     });
-    const post = (route: string, body: unknown) => fetch(url + route, {
-      method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
-    });
-    assert.equal((await post('/accounts', { id: 'bank', asset: 'USD', code: 10 })).status, 201);
-    assert.equal((await post('/accounts', { id: 'wallet', asset: 'USD', code: 1, flags: ['debits_must_not_exceed_credits'] })).status, 201);
-    assert.equal((await post('/transfers', { id: 't1', debit_account_id: 'bank', credit_account_id: 'wallet', amount: '500', asset: 'USD', code: 1 })).status, 201);
+    return { url, child, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+function post(url: string, body: unknown) {
+  return fetch(url, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+}
+
+async function serveAndWrite(dataDir: string, where: string[] = []): Promise<void> {
+  const served = await startServe(['--data-dir', dataDir, ...where]);
+  const url = served.url;
+  try {
+    assert.equal((await post(`${url}/accounts`, { id: 'bank', asset: 'USD', code: 10 })).status, 201);
+    assert.equal((await post(`${url}/accounts`, { id: 'wallet', asset: 'USD', code: 1, flags: ['debits_must_not_exceed_credits'] })).status, 201);
+    assert.equal((await post(`${url}/transfers`, { id: 't1', debit_account_id: 'bank', credit_account_id: 'wallet', amount: '500', asset: 'USD', code: 1 })).status, 201);
     const account = await (await fetch(`${url}/accounts/wallet`, { headers: { authorization: `Bearer ${KEY}` } })).json() as { available: string };
     assert.equal(account.available, '500');
   } finally {
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
+    await served.stop();
   }
 }
 
@@ -132,4 +154,46 @@ test('PostgreSQL: serve --store runs on a fresh database, verify --store passes,
   const missing = mari(['verify', '--store', url.replace(/\/[^/]*$/, '/postgres')]);
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /no mari ledger/);
+});
+
+test('PostgreSQL: a second serve on the same database is a standby: reads, 503 not_writer naming the writer, takes over when the writer is killed', async (t) => {
+  const url = await freshDatabase(t);
+  const first = await startServe(['--data-dir', tempDir(), '--store', url]);
+  t.after(() => first.stop('SIGKILL'));
+  assert.equal((await post(`${first.url}/accounts`, { id: 'bank', asset: 'USD', code: 10 })).status, 201);
+  assert.equal((await post(`${first.url}/accounts`, { id: 'wallet', asset: 'USD', code: 1 })).status, 201);
+  assert.equal((await post(`${first.url}/transfers`, { id: 't1', debit_account_id: 'bank', credit_account_id: 'wallet', amount: '500', asset: 'USD', code: 1 })).status, 201);
+  const second = await startServe(['--data-dir', tempDir(), '--store', url]);
+  t.after(() => second.stop());
+  const refused = await post(`${second.url}/transfers`, { id: 't2', debit_account_id: 'bank', credit_account_id: 'wallet', amount: '1', asset: 'USD', code: 1 });
+  assert.equal(refused.status, 503);
+  assert.equal(refused.headers.get('retry-after'), '1');
+  const body = await refused.json() as { code: string; message: string };
+  assert.equal(body.code, 'not_writer');
+  assert.ok(body.message.includes(first.url), body.message);
+  const read = await fetch(`${second.url}/accounts/wallet`, { headers: { authorization: `Bearer ${KEY}` } });
+  assert.equal(read.status, 200);
+  assert.equal(((await read.json()) as { credits_posted: string }).credits_posted, '500');
+  const paths = async (url: string) => Object.keys(((await (await fetch(`${url}/openapi.json`)).json()) as { paths: object }).paths).length;
+  const standbyPaths = await paths(second.url);
+  assert.ok(standbyPaths < await paths(first.url), 'a standby serves the ledger\'s routes, not the product modules\'');
+  await first.stop('SIGKILL');
+  const killedAt = Date.now();
+  let status = 0;
+  while (Date.now() - killedAt < 15_000) {
+    // While it takes over, the standby reopens its API with the product modules: a refused connection means retry.
+    status = await post(`${second.url}/transfers`, { id: 't2', debit_account_id: 'bank', credit_account_id: 'wallet', amount: '1', asset: 'USD', code: 1 })
+      .then((response) => response.status, () => 0);
+    if (status === 201) break;
+    assert.ok(status === 503 || status === 0, `status ${status}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.equal(status, 201, 'the standby took over');
+  // Now the writer, it serves the product modules' routes too (a standby has none: they keep state in memory).
+  assert.ok(await paths(second.url) > standbyPaths);
+  t.diagnostic(`the standby wrote ${Date.now() - killedAt} ms after the writer was killed`);
+  await second.stop();
+  const verify = mari(['verify', '--store', url, '--json']);
+  assert.equal(verify.status, 0, verify.stdout + verify.stderr);
+  assert.equal((JSON.parse(verify.stdout) as { transfers: number }).transfers, 2);
 });

@@ -67,3 +67,23 @@ test('mari ussd in a terminal: menus, back, a confirmation with the fee and name
   const bob = money.subscriberOf('+263772000302' as never)!;
   assert.equal(f.handle.ledger.accounts.get(`wallet:${bob.id}:USD`)!.credits_posted, 250n);
 });
+
+test('mari ussd reads typed-ahead answers from a pipe, for scripted demos; bad arguments are usage errors', async (t) => {
+  const f = await openHttp({ config: { log_level: 'silent' } });
+  t.after(() => f.close());
+  const money = f.platform.module<MoneyModule>('money');
+  await money.registerSubscriber({ msisdn: '+263772000311', name: 'Rudo Chikwanha', kyc_tier: 2, language: 'sn' });
+  await money.setPin({ msisdn: '+263772000311', pin: '2580' });
+  await f.app.listen({ port: PORT + 1, host: '127.0.0.1' });
+  const child = execFile(process.execPath, [MARI_BIN, 'ussd', '+263772000311', '*151#', '--url', `http://127.0.0.1:${PORT + 1}`]);
+  child.stdin!.end('7\n1\n2580\n');
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  assert.equal(code, 0);
+  assert.match(output, /Akaundi Yangu\n1 Ona Mari Yasara/);
+  assert.match(output, /Mari yenyu:\nUSD 0\.00\nZWG 0\.00\n─+\n\(session ended\)/);
+  const usage = await run(process.execPath, [MARI_BIN, 'ussd', '12', '*151#']).catch((error: { code: number; stderr: string }) => error);
+  assert.equal((usage as { code: number }).code, 2);
+  assert.match((usage as { stderr: string }).stderr, /12 is not a mobile number/);
+});

@@ -12,10 +12,14 @@ import { Importer, type ImportSummary } from '../../src/cutover/import.js';
 import { hashVoucherPin, LEGACY_ACCOUNTS, legacyRecord, MIGRATION_FINDINGS, PREPAID_LOTS, VOUCHERS, type LegacyBucketRecord, type RangeDocument } from '../../src/cutover/formats.js';
 import { reconcile } from '../../src/cutover/reconcile.js';
 import { renderReport } from '../../src/cutover/report.js';
+import { importDeltaGate, reconcileGate } from '../../src/cutover/tools.js';
 import { openCsvSource, openMysqlSource, type LegacySource } from '../../src/cutover/source.js';
 import { TransferFlag } from '../../src/ledger/types.js';
 import { PARTIES, type Party } from '../../src/products/parties.js';
 import { openLedger, type LedgerHandle } from '../../src/store/open.js';
+import { loadConfig } from '../../src/config.js';
+import { formatDecimal, parseDecimal } from '../../src/cutover/decimal.js';
+import { openPlatform, type ProductModule } from '../../src/platform.js';
 import { createLegacyDatabase, CUTOVER_LOCAL, type LegacyDatabase } from '../helpers/legacy.js';
 
 let legacy: LegacyDatabase;
@@ -199,19 +203,43 @@ test('a delta brings only the transactions made since, and the drift since, and 
   statements.push(`INSERT INTO txn_log VALUES (${Number(lastTxn) + 11}, 'MPDELTA.F', 'P2P', ${wallets[0]}, ${wallets[1]}, 9999.00, 0.00, 'USD', 'FAILED', 'USSD', NULL, '2026-11-20 21:11:00')`);
   // A change with no transaction behind it, as legacy drift happens.
   statements.push(`UPDATE wallet SET balance = balance + 1.23 WHERE wallet_id = ${wallets[5]}`);
+  // A subscriber registered since, paid by an existing one, with a data bundle.
+  const [newWallet] = legacy.sql('SELECT MAX(wallet_id) + 1 FROM wallet').trim().split('\t');
+  const [newBucket] = legacy.sql('SELECT MAX(bucket_id) + 1 FROM prepaid_bucket').trim().split('\t');
+  statements.push(
+    `INSERT INTO subscriber VALUES (888888, '+263 77 888 8888', 'José New', 'ACTIVE', 1, '${crypto.createHash('md5').update('4321').digest('hex')}', '2026-11-20 21:05:00')`,
+    `INSERT INTO wallet VALUES (${newWallet}, 'SUBSCRIBER', '888888', 'USD', 2.00, '2026-11-20 21:05:00')`,
+    `INSERT INTO txn_log VALUES (${Number(lastTxn) + 12}, 'MPDELTA.N', 'P2P', ${wallets[0]}, ${newWallet}, 2.00, 0.00, 'USD', 'SUCCESS', 'APP', NULL, '2026-11-20 21:12:00')`,
+    `UPDATE wallet SET balance = balance - 2.00 WHERE wallet_id = ${wallets[0]}`,
+    `INSERT INTO prepaid_bucket VALUES (${newBucket}, 888888, 'DATA', 102400.0000, 'Daily 100MB', '2026-11-21 21:05:00')`,
+  );
   legacy.sql(statements.join(';\n'));
   const delta = await new Importer({ source, handle, delta: true, as_of_local: CUTOVER_LOCAL }).run();
   assert.equal(delta.pass, 2);
-  assert.equal(delta.rows_read.txn_log, 11);
+  assert.equal(delta.rows_read.txn_log, 12);
+  assert.equal(delta.rows_read.subscriber, 1);
+  const party = JSON.parse((await handle.store.document(PARTIES, 'sub.888888'))!.value) as Party;
+  assert.equal(party.msisdn, '+263778888888');
+  assert.equal(party.name, 'José New');
+  assert.equal((await legacyRecord(handle.store, 'prepaid_bucket', newBucket))?.account_id, `lot:m:${newBucket}`);
   assert.equal(delta.counters.failed_rows, 1);
   assert.equal(delta.counters.drifted_wallets, 1);
   assert.deepEqual(delta.counters.drift_total, { USD: '1.23' });
-  assert.equal(delta.last_txn_id, Number(lastTxn) + 11);
+  assert.equal(delta.last_txn_id, Number(lastTxn) + 12);
   const report = await reconcile({ source, handle });
   assert.equal(report.ok, true, JSON.stringify(report.discrepancies));
   const again = await new Importer({ source, handle, delta: true, as_of_local: CUTOVER_LOCAL }).run();
   assert.equal(again.rows_read.txn_log ?? 0, 0, 'nothing new the second time');
   assert.equal(again.transfers_booked, 0);
+});
+
+test('the cutover runbook\'s gates run the real delta import and reconcile', async () => {
+  const delta = await importDeltaGate(handle, legacy.url);
+  assert.equal(delta.ok, true, delta.summary);
+  assert.match(delta.summary, /^delta \(pass 4\): 0 new transactions/);
+  const reconciled = await reconcileGate(handle, legacy.url);
+  assert.equal(reconciled.ok, true, reconciled.summary);
+  assert.equal((await reconcileGate(handle, undefined)).ok, false);
 });
 
 test('reconcile names exactly the accounts changed on either side, each with its class', async () => {
@@ -287,4 +315,39 @@ test('a bundle bucket becomes a prepaid lot with its units and its expiry conver
   assert.equal(BigInt(lot.expires_at), BigInt(Date.parse(expires.replace(' ', 'T') + '+02:00')) * 1_000_000n);
   const account = handle.ledger.accounts.get(record.account_id)!;
   assert.equal(account.credits_posted - account.debits_posted, BigInt(lot.units));
+});
+
+test('mobile money and prepaid serve migrated customers: the MD5 PIN works once and is upgraded, money moves, bundles show', async () => {
+  // Two active subscribers with a USD balance, whose numbers are not registered twice.
+  const collided = new Set(legacy.manifest.anomalies.msisdn_collisions);
+  const rows = legacy.sql(`SELECT s.sub_id, s.msisdn, s.pin_md5, w.balance FROM subscriber s JOIN wallet w ON w.owner_type = 'SUBSCRIBER' AND w.owner_ref = s.sub_id AND w.currency = 'USD'
+    WHERE s.status = 'ACTIVE' AND w.balance > 5 ORDER BY s.sub_id LIMIT 40`).trim().split('\n').map((line) => line.split('\t')).filter(([id]) => !collided.has(Number(id)));
+  const collisions = await findings(handle, 'msisdn_collision');
+  const shared = new Set(collisions.flatMap((f) => f.sub_ids as string[]));
+  const [payer, payee] = rows.filter(([id]) => !shared.has(id));
+  // The legacy PIN is 4 digits under unsalted MD5: the test finds it as an attacker would, which is why it is upgraded.
+  const pin = Array.from({ length: 10_000 }, (_, i) => String(i).padStart(4, '0')).find((p) => crypto.createHash('md5').update(p).digest('hex') === payer[2])!;
+  const platform = await openPlatform(handle, loadConfig({}, { data_dir: handle.store.kind === 'sqlite' ? os.tmpdir() : '' }));
+  try {
+    const money = platform.module<ProductModule & { balance(i: { msisdn: string; pin: string }): Promise<{ balances: { account_id: string; available: bigint }[] }>; sendMoney(i: Record<string, unknown>): Promise<unknown> }>('money');
+    const before = await money.balance({ msisdn: payer[1], pin });
+    const usd = before.balances.find((b) => b.account_id === `wallet:sub.${payer[0]}:USD`)!;
+    assert.equal(formatDecimal(usd.available, 2), payer[3]);
+    const upgraded = JSON.parse((await handle.store.document('money_pins', `sub.${payer[0]}`))!.value);
+    assert.equal(upgraded.scheme, 'scrypt', 'upgraded at the first correct entry');
+    await money.sendMoney({ from: payer[1], to: payee[1], amount: 100n, currency: 'USD', pin, reference: 'migrated-p2p-1' });
+    const wallet = handle.ledger.accounts.get(`wallet:sub.${payee[0]}:USD`)!;
+    assert.equal(formatDecimal(wallet.credits_posted - wallet.debits_posted, 2), formatDecimal(parseDecimal(payee[3], 2)! + 100n, 2));
+    const prepaid = platform.module<ProductModule & { bundleBalances(msisdn: string): Promise<{ lot_id: string; available: string }[]> }>('prepaid');
+    const [[bucket_id, sub_id, amount]] = legacy.sql(`SELECT b.bucket_id, b.sub_id, b.amount FROM prepaid_bucket b JOIN subscriber s ON s.sub_id = b.sub_id WHERE b.kind = 'DATA' AND b.amount > 0 AND b.expires_at > '2026-11-24 00:00:00' ORDER BY b.bucket_id LIMIT 1`).trim().split('\n').map((l) => l.split('\t'));
+    const party = JSON.parse((await handle.store.document(PARTIES, `sub.${sub_id}`))!.value) as Party;
+    if (!shared.has(sub_id)) {
+      const lots = await prepaid.bundleBalances(party.msisdn!);
+      const lot = lots.find((l) => l.lot_id === `lot:m:${bucket_id}`);
+      assert.ok(lot, 'the migrated bundle is usable');
+      assert.equal(lot.available, amount.replace(/\.0000$/, ''));
+    }
+  } finally {
+    for (const module of [...platform.modules.values()].reverse()) await module.close?.();
+  }
 });

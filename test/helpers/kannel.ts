@@ -25,6 +25,9 @@ export interface Kannel {
   /** Messages the fake SMSC received: `{from, to, coding, text}` (UCS-2 decoded). */
   received(): { from: string; to: string; coding: string; text: string }[];
   stopSmsbox(): Promise<void>;
+  /** Freezes bearerbox (SIGSTOP): smsbox takes a sendsms request but cannot answer it until resumed. */
+  pauseBearerbox(): void;
+  resumeBearerbox(): void;
   startSmsbox(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -73,7 +76,7 @@ concatenation = true
     children.push(child);
     return child;
   };
-  run(BEARERBOX, [conf], 'bearerbox');
+  const bearerbox = run(BEARERBOX, [conf], 'bearerbox');
   await waitForPort(smscPort);
   run(FAKESMSC, ['-H', '127.0.0.1', '-r', String(smscPort), '-i', '1', '-m', '0', '1 2 text unused'], 'fakesmsc');
   let smsbox: ChildProcess | undefined = run(SMSBOX, [conf], 'smsbox');
@@ -90,11 +93,18 @@ concatenation = true
       smsbox = undefined;
       await waitForPortClosed(sendsmsPort);
     },
+    pauseBearerbox() {
+      bearerbox.kill('SIGSTOP');
+    },
+    resumeBearerbox() {
+      bearerbox.kill('SIGCONT');
+    },
     async startSmsbox() {
       smsbox = run(SMSBOX, [conf], 'smsbox');
       await waitForPort(sendsmsPort);
     },
     async stop() {
+      bearerbox.kill('SIGCONT');
       for (const child of children.reverse()) await kill(child);
       fs.rmSync(dir, { recursive: true, force: true });
     },

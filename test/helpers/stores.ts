@@ -93,7 +93,7 @@ async function postgresPlace(t: TestContext): Promise<Place> {
       return { checkpoint: BigInt(rows[0].checkpoint), newest: BigInt(rows[0].newest) };
     },
     async dropHistory() {
-      await query(url, "TRUNCATE account_entries, account_running; DELETE FROM meta WHERE key = 'history_watermark'");
+      await query(url, "TRUNCATE account_entries; DELETE FROM meta WHERE key = 'history_watermark'");
     },
     async raw(sql) {
       return (await query(url, sql)).rowCount ?? 0;

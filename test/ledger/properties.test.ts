@@ -464,42 +464,50 @@ test('the pure ledger agrees with the model over random operation sequences', (t
 });
 
 // ---------------------------------------------------------------------------------------------
-// The SQLite store, through openLedger, with real time.
+// The SQLite store, through openLedger, on a clock the test moves. Wall time would make a busy
+// machine decide which pending transfers a command finds expired; this clock only moves between
+// commands, past any deadline that could otherwise fall inside one.
 
-/** Do not start a command if a pending deadline falls within this many ms (commands take a few ms). */
+/** Keep this much clock time between a command's start and the nearest pending deadline. */
 const GUARD_MS = 500;
-let guardSleptMs = 0;
+let guardAdvancedMs = 0;
 
 async function runStore(ops: readonly Op[], checkpoint_interval_ms: number): Promise<void> {
   const dataDir = tmpDir();
-  const open = () => openLedger({ dataDir, writer: { checkpoint_interval_ms } });
+  let clockNs = BigInt(Date.now()) * MS;
+  const open = () => openLedger({ dataDir, writer: { checkpoint_interval_ms }, clock: () => clockNs });
   let handle: LedgerHandle = await open();
   const model = new Model();
   const builder = new Builder(model);
   let expiredTotal = 0;
   const deadlines = () => [...model.pendings.values()].filter((p) => p.status === 'live' && p.deadline).map((p) => p.deadline!);
-  // Wall-clock window of the command being run: the ledger's timestamps fall in [b, a + 1 ms).
+  // The window of the command being run: the ledger's timestamps fall in [b, a].
   let b = 0n;
   let a = 0n;
   const time: ModelTime = {
     due(d) {
       if (d.hi <= b) return true;
-      if (d.lo > a + MS) return false;
-      throw new Error(`a pending deadline [${d.lo}, ${d.hi}] fell inside a command [${b}, ${a}]; the machine is too slow for GUARD_MS`);
+      if (d.lo > a) return false;
+      throw new Error(`a pending deadline [${d.lo}, ${d.hi}] fell inside a command [${b}, ${a}]: the guard failed`);
     },
-    deadline: (s) => ({ lo: b + BigInt(s) * NS, hi: a + MS + BigInt(s) * NS }),
+    deadline: (s) => ({ lo: b + BigInt(s) * NS, hi: a + BigInt(s) * NS }),
   };
-  const nowNs = () => BigInt(Date.now()) * MS;
-  /** Sleeps past any deadline that could fall inside the next command. */
+  const nowNs = () => clockNs;
+  /** The next timestamp the ledger can assign: its clock, or one past its last if the clock stood still. */
+  const start = () => {
+    const next = handle.ledger.lastTimestamp + 1n;
+    return clockNs > next ? clockNs : next;
+  };
+  const end = () => handle.ledger.lastTimestamp;
+  /** Moves the clock past any deadline that could fall inside the next command. */
   const guard = async () => {
     for (;;) {
-      const now = nowNs();
-      const near = deadlines().filter((d) => d.hi > now && d.lo <= now + BigInt(GUARD_MS) * MS);
+      const now = start();
+      const near = deadlines().filter((d) => d.hi >= now && d.lo <= now + BigInt(GUARD_MS) * MS);
       if (near.length === 0) return;
-      const until = near.reduce((m, d) => (d.hi > m ? d.hi : m), 0n);
-      const ms = Number((until - now) / MS) + 2;
-      guardSleptMs += ms;
-      await sleep(ms);
+      const until = near.reduce((m, d) => (d.hi > m ? d.hi : m), 0n) + 1n;
+      guardAdvancedMs += Number((until - clockNs) / MS);
+      clockNs = until;
     }
   };
   const check = async (where: string) => {
@@ -524,16 +532,15 @@ async function runStore(ops: readonly Op[], checkpoint_interval_ms: number): Pro
       let expired: string[] = [];
       switch (op.t) {
         case 'wait': {
-          // Sleep past the nearest deadline (if it is within 1.2 s), then release what is due.
+          // Move the clock past the nearest deadline (if it is within 1.2 s), then release what is due.
           const now = nowNs();
           const soon = deadlines().filter((d) => d.hi > now && d.hi - now < 1_200n * MS).map((d) => d.hi).sort((x, y) => (x < y ? -1 : 1));
-          const until = soon[0] ?? now + 30n * MS;
-          await sleep(Math.max(0, Number((until - now) / MS)) + 3);
+          clockNs = (soon[0] ?? now + 30n * MS) + 3n * MS;
           await guard();
-          b = nowNs();
+          b = start();
           await handle.writer.expireNow();
           await handle.writer.settled();
-          a = nowNs();
+          a = end();
           expired = model.expire(time);
           expiredTotal += expired.length;
           break;
@@ -547,10 +554,10 @@ async function runStore(ops: readonly Op[], checkpoint_interval_ms: number): Pro
           } else await handle.close();
           handle = await open();
           await guard();
-          b = nowNs();
+          b = start();
           await handle.writer.expireNow();
           await handle.writer.settled();
-          a = nowNs();
+          a = end();
           expired = model.expire(time);
           expiredTotal += expired.length;
           break;
@@ -558,9 +565,9 @@ async function runStore(ops: readonly Op[], checkpoint_interval_ms: number): Pro
         case 'accounts': {
           const inputs = op.specs.map(accountInput);
           await guard();
-          b = nowNs();
+          b = start();
           const results: AccountResult[] = await handle.writer.createAccounts(inputs);
-          a = nowNs();
+          a = end();
           expired = model.expire(time);
           expiredTotal += expired.length;
           assert.deepEqual(results, model.createAccounts(inputs), `${where}: account results for ${JSON.stringify(inputs)}`);
@@ -572,7 +579,7 @@ async function runStore(ops: readonly Op[], checkpoint_interval_ms: number): Pro
           await guard();
           const calls = op.t === 'transfers' ? op.calls.map((specs) => builder.call(specs))
             : builder.okCalls.length ? [builder.okCalls[op.pick % builder.okCalls.length]] : [];
-          b = nowNs();
+          b = start();
           // Concurrent requests, answered in order. A gap lets the writer take what is queued as one
           // batch and start on the next while the first is still being written (records in flight).
           const pending: Promise<TransferResult[]>[] = [];
@@ -581,7 +588,7 @@ async function runStore(ops: readonly Op[], checkpoint_interval_ms: number): Pro
             if (op.t === 'transfers' && (op.gaps >>> c) & 1) await new Promise((resolve) => setImmediate(resolve));
           }
           const all = await Promise.all(pending);
-          a = nowNs();
+          a = end();
           expired = model.expire(time);
           expiredTotal += expired.length;
           for (let c = 0; c < calls.length; c++) {
@@ -628,7 +635,7 @@ async function runStore(ops: readonly Op[], checkpoint_interval_ms: number): Pro
 }
 
 test('the SQLite store agrees with the model, verifies after every command and after reopening', async (t) => {
-  t.after(() => t.diagnostic(`results: ${storeTally}; slept ${guardSleptMs} ms keeping commands clear of pending deadlines`));
+  t.after(() => t.diagnostic(`results: ${storeTally}; moved the clock ${guardAdvancedMs} ms to keep commands clear of pending deadlines`));
   await fc.assert(
     fc.asyncProperty(runArb('store', 15, 30), fc.constantFrom(0, 1000, 1e9), (ops, interval) => runStore(ops, interval)),
     { numRuns: 20, endOnFailure: true, includeErrorInReport: true, ...REPLAY },

@@ -7,6 +7,8 @@ import { RequestError } from '../../src/errors/registry.js';
 import { openLedger } from '../../src/store/open.js';
 
 const [url, name, seconds] = process.argv.slice(2);
+// The test runner loads every file under test/: without arguments this is not a child run.
+if (url === undefined) process.exit(0);
 const say = (line: object) => process.stdout.write(JSON.stringify(line) + '\n');
 const handle = await openLedger({ store: url, address: name, role: { heartbeat_ms: 200, session_timeout_ms: 1500 } });
 say({ ready: true, writing: handle.role!.writing });

@@ -50,7 +50,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const writerStop = watchWriter(handle.writer);
   app.addHook('onClose', async () => writerStop.release());
   let document: Record<string, unknown> = {};
-  // Read once: callers pass an iterator (platform.modules.values()), and it is needed twice.
+  // Read once: callers pass an iterator (platform.modules.values()), which a second loop would find empty.
   const modules = [...(options.modules ?? [])];
   const table = [
     ...routes({ handle, config, written: (work) => Promise.race([work, writerStop.stopped]) }),

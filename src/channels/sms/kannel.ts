@@ -21,7 +21,6 @@ export const DlrType = {
 } as const;
 export const DLR_MASK_ALL = 31;
 
-const SUBMIT_TIMEOUT_MS = 10_000;
 
 export interface KannelOptions {
   /** e.g. http://127.0.0.1:13013/cgi-bin/sendsms */
@@ -30,6 +29,8 @@ export interface KannelOptions {
   password: string;
   /** Sender id shown on the phone. */
   from: string;
+  /** Past this, the submit's outcome is unknown: the message is not resent. */
+  timeout_ms: number;
   /** Builds the dlr-url for a message (with Kannel's escapes left in). */
   dlr_url(message_id: string): string;
 }
@@ -58,7 +59,7 @@ export class KannelGateway implements SmsGateway {
   async submit(message: OutboxMessage): Promise<SubmitOutcome> {
     let response: Response;
     try {
-      response = await fetch(this.url(message), { signal: AbortSignal.timeout(SUBMIT_TIMEOUT_MS) });
+      response = await fetch(this.url(message), { signal: AbortSignal.timeout(this.options.timeout_ms) });
     } catch (error) {
       return networkOutcome(error);
     }

@@ -22,19 +22,24 @@ export interface SmsModule extends ProductModule {
   dlrUrl(message_id: string): string;
 }
 
-export const smsModule: ModuleFactory = async ({ handle, config }) => openSms({ handle, config });
+export const smsModule: ModuleFactory = async ({ handle, config, modules }) => {
+  // The cutover kit opens after this module: its `sms` switch is looked up as the sender runs.
+  const maintenance = () => (modules.get('cutover') as { maintenance?: { closing(service: string): { service: string } | undefined } } | undefined)?.maintenance;
+  return openSms({ handle, config, paused: () => maintenance()?.closing('sms')?.service === 'sms' });
+};
 
-export async function openSms(options: { handle: LedgerHandle; config: Readonly<Config>; log?: Logger }): Promise<SmsModule> {
+export async function openSms(options: { handle: LedgerHandle; config: Readonly<Config>; log?: Logger; paused?: () => boolean }): Promise<SmsModule> {
   const { handle, config } = options;
   const log = options.log ?? createLogger(config.log_level).child({ module: 'sms' });
   const signer = DlrSigner.open(config.data_dir);
   const base_url = config.sms_dlr_base_url || `http://${config.host}:${config.port}`;
   const urlFor = (message_id: string) => dlrUrl({ base_url, signer, message_id });
   const gateway: SmsGateway = config.sms_sender === 'kannel'
-    ? new KannelGateway({ sendsms_url: config.kannel_sendsms_url, username: config.kannel_username, password: config.kannel_password, from: config.sms_from, dlr_url: urlFor })
+    ? new KannelGateway({ sendsms_url: config.kannel_sendsms_url, username: config.kannel_username, password: config.kannel_password, from: config.sms_from, timeout_ms: config.kannel_timeout_ms, dlr_url: urlFor })
     : new LogGateway(config.data_dir);
   const sender = new OutboxSender(handle, gateway, {
     rate_per_second: config.sms_rate_per_second, attempts_max: config.sms_attempts_max, backoff_ms: config.sms_backoff_ms, ...SENDER_DEFAULTS,
+    paused: options.paused,
   }, log);
   sender.start();
   return {
@@ -84,6 +89,16 @@ function smsRoutes(context: { handle: LedgerHandle; config: Readonly<Config>; se
         const message = await sender.message(params.id);
         if (message === undefined) throw new RequestError('sms_message_not_found');
         return { status: 200, body: message };
+      },
+    }),
+    route({
+      method: 'POST', url: '/sms/messages/:id/requeue', operationId: 'requeueSmsMessage',
+      summary: 'Queue again a failed message, or a submitted one whose outcome is unknown (it may then reach the customer twice).', access: 'write', writes: true,
+      params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
+      errors: ['sms_message_not_found', 'sms_requeue_refused'],
+      success: [{ status: 200, description: 'Queued again.', schema: MessageOutput }],
+      async handle({ params }) {
+        return { status: 200, body: await sender.requeue(params.id) };
       },
     }),
     route({

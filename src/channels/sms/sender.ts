@@ -33,13 +33,15 @@ export interface SenderOptions {
   concurrency: number;
   /** Longest wait between looks at the queue when nothing wakes the sender. */
   poll_ms: number;
+  /** true while SMS is closed for maintenance: messages stay queued. */
+  paused?: () => boolean;
 }
 
 export const SENDER_DEFAULTS = { concurrency: 8, poll_ms: 1_000 } as const;
 /** Queued messages read per page while scanning. */
 const SCAN_PAGE = 256;
 /** Shortest pause after a scan that found nothing due, so the sender's own commits don't spin it. */
-const IDLE_MIN_MS = 20;
+const IDLE_MIN_MS = 50;
 
 export class OutboxSender {
   private readonly locks = new Map<string, Promise<unknown>>();
@@ -93,6 +95,27 @@ export class OutboxSender {
     });
   }
 
+  /**
+   * Operator: queue again a failed message, or a submitted one whose outcome is unknown (the
+   * operator accepts that the customer may get it twice). Anything else is refused.
+   */
+  requeue(id: string): Promise<OutboxMessage> {
+    return this.serial(id, async () => {
+      const message = await this.message(id);
+      if (message === undefined) throw new RequestError('sms_message_not_found');
+      const unknown = message.state === 'submitted' && message.accepted !== true;
+      if (message.state !== 'failed' && !unknown) throw new RequestError('sms_requeue_refused', { state: message.state });
+      const next: OutboxMessage = {
+        ...message, state: 'queued', accepted: undefined, next_attempt_at: undefined, updated_at: new Date().toISOString(),
+        reason: `queued again by an operator after: ${message.reason ?? message.state}`.slice(0, 200),
+      };
+      await this.write(next, { attempts: message.attempts, outstanding: false });
+      this.log.warn({ message_id: id, was: message.state }, 'sms requeued by an operator');
+      this.wake();
+      return next;
+    });
+  }
+
   private async run(): Promise<void> {
     while (!this.closed) {
       const { dispatched, next_due_ms } = await this.scan();
@@ -107,6 +130,7 @@ export class OutboxSender {
   private async scan(): Promise<{ dispatched: number; next_due_ms: number }> {
     let dispatched = 0;
     let next_due_ms = Infinity;
+    if (this.options.paused?.()) return { dispatched, next_due_ms: Date.now() + this.options.poll_ms };
     let after: string | undefined;
     for (;;) {
       const page: OutboxMessage[] = [];
@@ -122,6 +146,7 @@ export class OutboxSender {
           continue;
         }
         if (this.inFlight.has(message.id)) continue;
+        if (this.options.paused?.()) return { dispatched, next_due_ms: Date.now() + this.options.poll_ms };
         await this.slot();
         if (this.closed) return { dispatched, next_due_ms };
         this.dispatch(message.id);

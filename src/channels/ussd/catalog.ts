@@ -68,7 +68,7 @@ function compareKeys(a: string, b: string): number {
 }
 
 export class UssdCatalog {
-  private readonly entries = new Map<string, CatalogEntry>();
+  private readonly items = new Map<string, CatalogEntry>();
 
   private constructor(private readonly implemented: ReadonlySet<string>) {}
 
@@ -77,22 +77,22 @@ export class UssdCatalog {
     const catalog = new UssdCatalog(options.implemented);
     for await (const doc of options.store.documents(CATALOG)) {
       const loaded = JSON.parse(doc.value) as CatalogEntry;
-      catalog.entries.set(documentKey(loaded), loaded);
+      catalog.items.set(documentKey(loaded), loaded);
     }
-    if (catalog.entries.size === 0) {
+    if (catalog.items.size === 0) {
       await options.writer.execute({
         run(ctx) {
           for (const item of DEFAULT_CATALOG) ctx.put({ collection: CATALOG, key: documentKey(item), tag: item.short_code, value: JSON.stringify(item) });
         },
       });
-      for (const item of DEFAULT_CATALOG) catalog.entries.set(documentKey(item), structuredClone(item));
+      for (const item of DEFAULT_CATALOG) catalog.items.set(documentKey(item), structuredClone(item));
     }
     return catalog;
   }
 
   /** Every entry, by short code then key. */
   list(): CatalogEntry[] {
-    return [...this.entries.values()].sort((a, b) => (a.short_code === b.short_code ? compareKeys(a.key, b.key) : a.short_code < b.short_code ? -1 : 1));
+    return [...this.items.values()].sort((a, b) => (a.short_code === b.short_code ? compareKeys(a.key, b.key) : a.short_code < b.short_code ? -1 : 1));
   }
 
   shortCodes(): string[] {
@@ -100,7 +100,7 @@ export class UssdCatalog {
   }
 
   get(short_code: string, key: string): CatalogEntry | undefined {
-    return this.entries.get(documentKey({ short_code, key }));
+    return this.items.get(documentKey({ short_code, key }));
   }
 
   /** The enabled items directly under `parent` ('' for the top), in key order. */
@@ -115,6 +115,26 @@ export class UssdCatalog {
     return this.list()
       .filter((item) => item.service !== MENU_SERVICE && this.reachable(item))
       .map((item) => ({ short_code: item.short_code, key: item.key, service: item.service, label: item.label.en }));
+  }
+
+  /** Every service entry with whether customers can reach it: the shape the cutover parity check reads. */
+  entries(): { service: string; menu_code: string; item_key: string; label: string; enabled: boolean }[] {
+    return this.list().filter((item) => item.service !== MENU_SERVICE)
+      .map((item) => ({ service: item.service, menu_code: item.short_code, item_key: item.key, label: item.label.en, enabled: this.reachable(item) }));
+  }
+
+  /** Whether a service answers on its menu (see the module's smoke check); refuses a service not reachable. */
+  async smoke(service: string): Promise<{ ok: boolean; reason?: string }> {
+    const item = this.list().find((entry) => entry.service === service && this.reachable(entry));
+    if (!item) return { ok: false, reason: `${service} is not reachable on any menu` };
+    return this.smoker ? this.smoker(item) : { ok: false, reason: 'no menu engine is running' };
+  }
+
+  private smoker: ((item: CatalogEntry) => Promise<{ ok: boolean; reason?: string }>) | undefined;
+
+  /** The module's check, set once its engine exists. */
+  setSmoke(check: (item: CatalogEntry) => Promise<{ ok: boolean; reason?: string }>): void {
+    this.smoker = check;
   }
 
   private reachable(item: CatalogEntry): boolean {
@@ -133,7 +153,7 @@ export class UssdCatalog {
       throw new RequestError('ussd_service_unknown', { service: item.service, implemented: [...this.implemented].sort() });
     }
     await writer.execute({ run: (ctx) => ctx.put({ collection: CATALOG, key: documentKey(item), tag: item.short_code, value: JSON.stringify(item) }) });
-    this.entries.set(documentKey(item), item);
+    this.items.set(documentKey(item), item);
     return item;
   }
 }

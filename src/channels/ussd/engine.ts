@@ -40,6 +40,12 @@ interface Session {
   final?: { text: string; reply: string };
 }
 
+/** The cutover kit's maintenance switches, as far as the menus need them (duck-typed). */
+export interface MaintenanceView {
+  closing(service: string): { service: string } | undefined;
+  ussdText(service: string, language: Language): string | undefined;
+}
+
 export interface EngineOptions {
   catalog: UssdCatalog;
   services: UssdServices;
@@ -49,8 +55,8 @@ export interface EngineOptions {
   log: Logger;
   /** Milliseconds now; tests pass their own. */
   clock?: () => number;
-  /** The maintenance notice for a menu service that is closed (the cutover kit), else undefined. */
-  maintenance?: (service: string, language: Language, msisdn: Msisdn) => string | undefined;
+  /** Maintenance switches, when the cutover kit runs on this platform. */
+  maintenance?: () => MaintenanceView | undefined;
 }
 
 /** Inputs in one session at most (a real session has a dozen). */
@@ -122,8 +128,13 @@ export class UssdEngine {
   private async replay(request: UssdRequest, msisdn: Msisdn): Promise<{ reply: string; called: boolean }> {
     const language = this.languageOf(msisdn);
     const { catalog } = this.options;
-    if (!catalog.shortCodes().includes(request.serviceCode)) return { reply: end(language, 'unavailable'), called: false };
-    const inputs = request.text === '' ? [] : request.text.split('*');
+    const maintenance = this.options.maintenance?.();
+    // USSD closed on its own switch ends every session; under `all`, reads stay open and each write service is refused below.
+    if (maintenance?.closing('ussd')?.service === 'ussd') return { reply: `END ${fit([maintenance.ussdText('ussd', language) ?? say(language, 'unavailable')])}`, called: false };
+    const dialled = shortcut(request.serviceCode, catalog.shortCodes());
+    if (!dialled) return { reply: end(language, 'unavailable'), called: false };
+    const service_code = dialled.code;
+    const inputs = [...dialled.inputs, ...(request.text === '' ? [] : request.text.split('*'))];
     if (inputs.length > INPUTS_MAX) return { reply: end(language, 'ended'), called: false };
     const context = (values: Record<string, string>): FlowContext => ({
       language, msisdn, services: this.options.services, reference: referenceOf(request), values,
@@ -144,7 +155,7 @@ export class UssdEngine {
         continue;
       }
       if (top.kind === 'menu') {
-        const item = catalog.children(request.serviceCode, top.parent).find((child) => child.key.split('.').pop() === input);
+        const item = catalog.children(service_code, top.parent).find((child) => child.key.split('.').pop() === input);
         if (!item) {
           notice = say(language, 'invalid_choice');
           continue;
@@ -155,9 +166,9 @@ export class UssdEngine {
         }
         const flow = FLOWS_BY_SERVICE.get(item.service);
         if (!flow || flow.needs.some((name) => this.options.services[name] === undefined)) return { reply: end(language, 'unavailable'), called: false };
-        const closed = this.options.maintenance?.(item.service, language, msisdn);
-        if (closed !== undefined) return { reply: `END ${fit([closed])}`, called: false };
         if (flow.subscriber && !this.options.services.money?.subscriberOf(msisdn)) return { reply: end(language, 'not_registered'), called: false };
+        const closed = flow.writes === undefined ? undefined : maintenance?.ussdText(flow.writes, language);
+        if (closed !== undefined) return { reply: `END ${fit([closed])}`, called: false };
         const frame = advance(flow, { kind: 'flow', service: flow.service, step: 0, values: {} }, context);
         stack.push(frame);
         if (frame.step === flow.steps.length && flow.finish(context(frame.values)) === 'now') {
@@ -189,7 +200,7 @@ export class UssdEngine {
       if (!last) return { reply: end(language, 'ended'), called: false };
       return this.run(flow, context(values), finish === 'pin' ? input : undefined);
     }
-    return { reply: this.screen(request.serviceCode, stack[stack.length - 1], { language, notice, home: stack.length === 1, context }), called: false };
+    return { reply: this.screen(service_code, stack[stack.length - 1], { language, notice, home: stack.length === 1, context }), called: false };
   }
 
   private async run(flow: Flow, context: FlowContext, pin: string | undefined): Promise<{ reply: string; called: boolean }> {
@@ -267,6 +278,14 @@ function advance(flow: Flow, frame: Extract<Frame, { kind: 'flow' }>, context: (
   let step = frame.step;
   while (step < flow.steps.length && flow.steps[step].skip?.(context(frame.values))) step++;
   return { ...frame, step };
+}
+
+/** `*151#`, or a dialled shortcut such as `*151*7*1#` (the menu code and the inputs it stands for). */
+function shortcut(dialled: string, codes: readonly string[]): { code: string; inputs: string[] } | undefined {
+  if (codes.includes(dialled)) return { code: dialled, inputs: [] };
+  const match = /^\*([0-9]{2,4})((?:\*[0-9]{1,3}){1,6})#$/.exec(dialled);
+  if (!match || !codes.includes(`*${match[1]}#`)) return undefined;
+  return { code: `*${match[1]}#`, inputs: match[2].slice(1).split('*') };
 }
 
 function titleKey(service_code: string): TextKey {

@@ -39,6 +39,8 @@ export interface Flow {
   needs: readonly ('money' | 'prepaid')[];
   /** Whether the caller must hold a mobile money account. */
   subscriber: boolean;
+  /** The service a maintenance switch closes it under (the cutover kit's names); absent for reads, which stay open. */
+  writes?: string;
   steps: readonly Step[];
   finish(context: FlowContext): Finish;
   /** Lines shown above "Enter PIN to confirm" or "1 Confirm". */
@@ -177,7 +179,7 @@ function beneficiary(c: FlowContext): Msisdn {
 
 const FLOWS: Flow[] = [
   {
-    service: 'P2P', needs: ['money'], subscriber: true,
+    service: 'P2P', writes: 'send_money', needs: ['money'], subscriber: true,
     steps: [recipientStep, currencyStep, amountStep],
     finish: () => 'pin',
     summary: (c) => [
@@ -191,7 +193,7 @@ const FLOWS: Flow[] = [
     },
   },
   {
-    service: 'AIRTIME_PURCHASE', needs: ['money'], subscriber: true,
+    service: 'AIRTIME_PURCHASE', writes: 'airtime', needs: ['money'], subscriber: true,
     steps: [airtimeForStep, airtimeNumberStep, currencyStep, amountStep],
     finish: () => 'pin',
     summary: (c) => [say(c.language, 'confirm_airtime', { amount: amountOf(c), msisdn: maskMsisdn(beneficiary(c)) }), feeLine(c, 'airtime')],
@@ -201,7 +203,7 @@ const FLOWS: Flow[] = [
     },
   },
   {
-    service: 'MERCHANT_PAYMENT', needs: ['money'], subscriber: true,
+    service: 'MERCHANT_PAYMENT', writes: 'merchant', needs: ['money'], subscriber: true,
     steps: [businessStep({ id: 'merchant', prompt: 'enter_merchant', unknown: 'merchant_unknown' }), currencyStep, amountStep],
     finish: () => 'pin',
     summary: (c) => [say(c.language, 'confirm_merchant', { amount: amountOf(c), name: nameOf(c, c.values.merchant), code: c.values.merchant }), feeLine(c, 'merchant_payment')],
@@ -211,7 +213,7 @@ const FLOWS: Flow[] = [
     },
   },
   {
-    service: 'CASH_OUT', needs: ['money'], subscriber: true,
+    service: 'CASH_OUT', writes: 'cash', needs: ['money'], subscriber: true,
     steps: [businessStep({ id: 'agent', prompt: 'enter_agent', unknown: 'agent_unknown' }), currencyStep, amountStep],
     finish: () => 'pin',
     summary: (c) => [say(c.language, 'confirm_cash_out', { amount: amountOf(c), name: nameOf(c, c.values.agent), code: c.values.agent }), feeLine(c, 'cash_out')],
@@ -222,7 +224,7 @@ const FLOWS: Flow[] = [
     },
   },
   {
-    service: 'BANK_TO_WALLET', needs: ['money'], subscriber: true,
+    service: 'BANK_TO_WALLET', writes: 'bank', needs: ['money'], subscriber: true,
     steps: [bankStep, currencyStep, amountStep],
     finish: () => 'pin',
     summary: (c) => [say(c.language, 'confirm_bank_in', { amount: amountOf(c), name: nameOf(c, c.values.bank) }), say(c.language, 'fee', { fee: shown(0n, c.values.currency) })],
@@ -234,7 +236,7 @@ const FLOWS: Flow[] = [
     },
   },
   {
-    service: 'WALLET_TO_BANK', needs: ['money'], subscriber: true,
+    service: 'WALLET_TO_BANK', writes: 'bank', needs: ['money'], subscriber: true,
     steps: [bankStep, currencyStep, amountStep],
     finish: () => 'pin',
     summary: (c) => [say(c.language, 'confirm_bank_out', { amount: amountOf(c), name: nameOf(c, c.values.bank) }), feeLine(c, 'wallet_to_bank')],
@@ -260,7 +262,7 @@ const FLOWS: Flow[] = [
     },
   },
   {
-    service: 'CHANGE_PIN', needs: ['money'], subscriber: true,
+    service: 'CHANGE_PIN', writes: 'send_money', needs: ['money'], subscriber: true,
     steps: [
       pinStep('old_pin', 'enter_old_pin'),
       pinStep('new_pin', 'enter_new_pin'),
@@ -276,7 +278,7 @@ const FLOWS: Flow[] = [
     },
   },
   {
-    service: 'VOUCHER_RECHARGE', needs: ['prepaid'], subscriber: false,
+    service: 'VOUCHER_RECHARGE', writes: 'vouchers', needs: ['prepaid'], subscriber: false,
     steps: [{
       id: 'voucher', prompt: (c) => say(c.language, 'enter_voucher'),
       accept: (input, c) => (/^[0-9]{16}$/.test(input.replace(/\s/g, '')) ? { value: input.replace(/\s/g, '') } : invalid(c, 'invalid_number')),
@@ -316,7 +318,7 @@ function bundlesOf(c: FlowContext, service: BundleService) {
 function bundleFlow(id: string, service: BundleService): Flow {
   const chosen = (c: FlowContext) => bundlesOf(c, service).find((bundle) => bundle.code === c.values.bundle)!;
   return {
-    service: id, needs: ['prepaid'], subscriber: false,
+    service: id, writes: 'bundles', needs: ['prepaid'], subscriber: false,
     steps: [
       {
         id: 'bundle',

@@ -8,12 +8,15 @@ import { createLogger } from '../../log.js';
 import type { ModuleFactory, ProductModule } from '../../platform.js';
 import { route, type Route } from '../http/routes.js';
 import { LABEL_LENGTH_MAX, UssdCatalog, type CatalogEntry } from './catalog.js';
-import { ussdMaintenanceText } from '../../cutover/kit/module.js';
-import { UssdEngine, type UssdRequest } from './engine.js';
+import { UssdEngine, type MaintenanceView, type UssdRequest } from './engine.js';
 import { FLOWS_BY_SERVICE } from './flows.js';
 import { servicesFrom } from './services.js';
+import { say } from './texts.js';
+import { randomUUID } from 'node:crypto';
 
 export const USSD_PATH = '/ussd';
+/** The caller the parity smoke check dials as (a number no subscriber holds in any real plan). */
+const SMOKE_MSISDN = '+263780000000';
 /** An aggregator request is a few short fields. */
 const FORM_BYTES_MAX = 4096;
 
@@ -29,9 +32,18 @@ export const ussdModule: ModuleFactory = async ({ handle, config, modules }): Pr
   const services = servicesFrom(modules);
   const catalog = await UssdCatalog.open({ store: handle.store, writer: handle.writer, implemented: new Set(FLOWS_BY_SERVICE.keys()) });
   const log = createLogger(config.log_level).child({ module: 'ussd' });
-  const engine = new UssdEngine({
-    catalog, services, writer: handle.writer, store: handle.store, timeout_s: config.ussd_session_timeout_s, log,
-    maintenance: (service, language, msisdn) => ussdMaintenanceText(modules, { service, language, msisdn }),
+  // The cutover kit opens after this module: found when a request comes.
+  const maintenance = () => (modules.get('cutover') as { maintenance?: MaintenanceView } | undefined)?.maintenance;
+  const engine = new UssdEngine({ catalog, services, writer: handle.writer, store: handle.store, timeout_s: config.ussd_session_timeout_s, log, maintenance });
+  catalog.setSmoke(async (item) => {
+    const flow = FLOWS_BY_SERVICE.get(item.service);
+    if (!flow) return { ok: false, reason: 'no menu flow implements it' };
+    const missing = flow.needs.filter((name) => services[name] === undefined);
+    if (missing.length > 0) return { ok: false, reason: `the ${missing.join(' and ')} module is not running` };
+    // Walk the menu to the service's first screen as a caller would; nothing is called or changed.
+    const reply = await engine.answer({ sessionId: `smoke-${randomUUID()}`, serviceCode: item.short_code, phoneNumber: SMOKE_MSISDN, text: item.key.split('.').join('*') });
+    const unavailable = reply === `END ${say('en', 'unavailable')}` || reply === `END ${say('en', 'ended')}`;
+    return unavailable ? { ok: false, reason: `the menu answered: ${reply.slice(0, 120)}` } : { ok: true };
   });
   const unavailableServices = () => catalog.services()
     .filter((item) => FLOWS_BY_SERVICE.get(item.service)?.needs.some((name) => services[name] === undefined) ?? true)

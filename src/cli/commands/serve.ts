@@ -4,7 +4,8 @@ import { KeyStore } from '../../auth/keys.js';
 import { buildApp } from '../../channels/http/app.js';
 import { createLogger } from '../../log.js';
 import { openLedger } from '../../store/open.js';
-import { openPlatform } from '../../platform.js';
+import type { FastifyInstance } from 'fastify';
+import { openPlatform, type Platform } from '../../platform.js';
 import { parse, type Command } from '../args.js';
 
 export const serve: Command = {
@@ -40,38 +41,60 @@ MARI_COMMIT_EVENTS_MAX.`,
       dataDir: config.data_dir, store: config.store, address: `http://${config.host}:${config.port}`,
       writer: { commit_events_max: config.commit_events_max },
     });
-    // PostgreSQL: a standby that takes over writes from then on; a writer that lost the role must
-    // not go on serving what it holds in memory: it exits, and a restart makes it a standby.
-    handle.role?.on('promoted', () => logger.info('this process took over the writer role'));
+    // PostgreSQL: a writer that lost the role must not go on serving what it holds in memory: it
+    // exits, and a restart makes it a standby.
     handle.role?.on('lost', (error) => {
       logger.fatal({ err: error }, 'lost the writer role');
       process.exit(70);
     });
-    const platform = await openPlatform(handle, config);
+    handle.writer.on('fatal', (error) => {
+      // The ledger in memory may be ahead of the disk: stop, and let a restart reload from the journal.
+      logger.fatal({ err: error }, 'ledger writer stopped');
+      process.exit(70);
+    });
     const keys = KeyStore.open(config);
     if (keys.list().length === 0) {
       const key = keys.create('operator', 'first operator key');
       console.log(`Created the first operator API key (shown once; only its hash is kept):\n  ${key}\n` +
         `Use it as: Authorization: Bearer ${key}\nMore keys: mari keys create --role operator|auditor`);
     }
-    const app = await buildApp({ handle, config, keys, logger, modules: platform.modules.values() });
-    handle.writer.on('fatal', (error) => {
-      // The ledger in memory may be ahead of the disk: stop, and let a restart reload from the journal.
-      logger.fatal({ err: error }, 'ledger writer stopped');
-      process.exit(70);
-    });
+    // A standby serves the ledger's routes only: product modules keep state in memory and run
+    // senders, so they open only in the process that writes, from the documents as they are then.
+    let platform: Platform | undefined;
+    let app: FastifyInstance;
+    let port = config.port;
+    const start = async () => {
+      platform = handle.role && !handle.role.writing ? undefined : await openPlatform(handle, config);
+      app = await buildApp({ handle, config, keys, logger, modules: platform?.modules.values() ?? [] });
+      const address = await app.listen({ port, host: config.host });
+      port = Number(new URL(address).port);
+      await handle.role?.announce(address);
+      return address;
+    };
     let stopping = false;
+    let restarting: Promise<unknown> = Promise.resolve();
+    handle.role?.on('promoted', () => {
+      logger.info('this process took over the writer role; opening the product modules');
+      restarting = (async () => {
+        await app.close();
+        if (!stopping) await start();
+      })().catch((error: Error) => {
+        logger.fatal({ err: error }, 'could not open the platform after taking over');
+        process.exit(70);
+      });
+    });
     const stop = async (signal: string) => {
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, 'stopping');
+      await restarting;
       await app.close();
-      await platform.close();
+      await (platform ? platform.close() : handle.close());
       process.exit(0);
     };
     process.on('SIGINT', () => void stop('SIGINT'));
     process.on('SIGTERM', () => void stop('SIGTERM'));
-    const address = await app.listen({ port: config.port, host: config.host });
+    const address = await start();
     const where = config.store ? `PostgreSQL ${redact(config.store)}, ${handle.role?.writing ? 'writer' : `standby of ${handle.role?.writer ?? 'another process'}`}` : `data in ${config.data_dir}`;
     console.log(`mari listening on ${address} (${where}, ${handle.ledger.accounts.size} accounts)`);
     return new Promise<number>(() => {});

@@ -39,6 +39,8 @@ Example: mari ussd +263772123456 '*151#'`,
 
 async function session(options: { url: string; msisdn: string; code: string; sessionId: string }): Promise<number> {
   const terminal = readline.createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
+  // Lines are read through the iterator, which buffers them: piped input typed ahead is not lost.
+  const lines = terminal[Symbol.asyncIterator]();
   const inputs: string[] = [];
   console.log(`Dialling ${options.code} as ${options.msisdn}`);
   try {
@@ -50,7 +52,10 @@ async function session(options: { url: string; msisdn: string; code: string; ses
         console.log('(session ended)');
         return 0;
       }
-      const answer = (await terminal.question('> ').catch(() => '')).trim();
+      process.stdout.write('> ');
+      const next = await lines.next();
+      const answer = next.done ? '' : String(next.value).trim();
+      if (!process.stdin.isTTY) process.stdout.write(`${answer}\n`);
       if (answer === '') {
         console.log('(hung up)');
         return 0;

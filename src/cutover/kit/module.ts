@@ -10,8 +10,6 @@ import { route, type Route } from '../../channels/http/routes.js';
 import { sendError } from '../../channels/http/errors.js';
 import { Maintenance } from './maintenance.js';
 import { harareText } from './local_time.js';
-import { parityMsisdn, serviceOfUssd } from './tools.js';
-import type { Language } from '../../products/parties.js';
 import { SERVICES, serviceOfPath } from './services.js';
 import { StatusBoard } from './status.js';
 import { EnquiryLimiter, SURGE_DEFAULTS, enquiryCustomer, type SurgeLimits } from './surge.js';
@@ -34,21 +32,6 @@ declare module 'fastify' {
 /** The cutover module of an open platform, for modules that call its checks (the USSD channel). */
 export function cutoverOf(modules: ReadonlyMap<string, ProductModule>): CutoverModule | undefined {
   return modules.get(CUTOVER_MODULE) as CutoverModule | undefined;
-}
-
-/**
- * What a USSD session shows when the menu service it selected is closed for maintenance (the
- * service's own switch, or the USSD channel's), in the customer's language; undefined when open.
- * Balance enquiries and statements are never closed. Looked up at call time: the USSD module
- * opens before this one.
- */
-export function ussdMaintenanceText(modules: ReadonlyMap<string, ProductModule>, session: { service: string; language: Language; msisdn: string }): string | undefined {
-  const { language } = session;
-  const cutover = cutoverOf(modules);
-  const service = serviceOfUssd(session.service);
-  // The parity test line runs its smoke sessions while customers are kept out.
-  if (cutover === undefined || service === null || session.msisdn === parityMsisdn()) return undefined;
-  return cutover.maintenance.ussdText(service, language) ?? cutover.maintenance.ussdText('ussd', language);
 }
 
 export interface CutoverModuleOptions {

@@ -10,11 +10,12 @@ import type { Maintenance } from './maintenance.js';
 import { Notices } from './notices.js';
 import { checkParity, findCatalog, legacyMenu, paritySummary } from './parity.js';
 import { openLegacyDb } from './legacy_db.js';
-import { importDelta, reconcileGate, ussdCatalog } from './tools.js';
+import { reconcileGate } from './tools.js';
 import { CUTOVERS, Runbook, cutoverSummary, newCutover, type CutoverEffects, type CutoverState, type CutoverTools } from './runbook.js';
 import { SERVICES } from './services.js';
 import type { StatusBoard } from './status.js';
 import { SqliteStore } from '../../store/sqlite.js';
+import { importDeltaGate } from '../tools.js';
 import { Watch, chargingMonitor, conservationMonitor, verifyMonitor } from './watch.js';
 
 const NOTICE_TICK_MS = 1000;
@@ -52,11 +53,11 @@ function defaultTools(deps: { context: PlatformContext; notices: Notices; watch:
       const report = await notices.reach(campaign);
       return { ok: true, summary: `${report.delivered}/${report.targeted} reached (${(report.reach * 100).toFixed(1)}%)`, details: { ...report, never_reached: report.never_reached.length } };
     },
-    importDelta: ({ from }) => importDelta(context.handle, from),
+    importDelta: ({ from }) => importDeltaGate(context.handle, from),
     reconcile: ({ from }) => reconcileGate(context.handle, from),
     async parity({ from }) {
       if (from === undefined) return { ok: false, summary: 'the legacy database is needed (from: mysql://…)' };
-      const catalog = findCatalog(context.modules) ?? ussdCatalog(context.modules);
+      const catalog = findCatalog(context.modules);
       if (catalog === undefined) return { ok: false, summary: 'mari has no USSD service catalog loaded' };
       const db = await openLegacyDb(from);
       try {

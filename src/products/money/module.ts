@@ -10,11 +10,21 @@
 //   3. check the PIN outside the writer (slow hash), counting a wrong one in its own command;
 //   4. in the writer: check again what could have changed, then limits, funds and caps, then
 //      transfers, documents and the outbox message; throw only before the first write.
+//
+// The service API (amounts bigint minor units; every call rejects with a RequestError whose
+// `code` is in src/errors/money.ts and whose message is fit for a USSD screen):
+//   customer, with PIN:  sendMoney, cashOut, payMerchant, walletToBank, buyAirtime, balance,
+//                        miniStatement, setPin (first time, or with old_pin), verifyPin
+//   agent / bank:        cashIn, completeCashOut, cancelCashOut, bankToWallet, buyFloat
+//   operator:            registerSubscriber, updateSubscriber, registerAgent, registerMerchant,
+//                        registerBank, updateBusiness, unlockPin, reverse
+//   lookups:             subscriberOf, walletOf, findSubscriber, findBusiness, pinState,
+//                        transaction (by reference)
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { RequestError } from '../../errors/registry.js';
 import { formatAmount } from '../../ledger/amount.js';
-import { AccountFlag, TransferFlag, available, type Account, type AccountInput, type TransferInput } from '../../ledger/types.js';
+import { AccountFlag, TransferFlag, available, type Account, type AccountInput, type Transfer, type TransferInput } from '../../ledger/types.js';
 import type { LedgerHandle } from '../../store/open.js';
 import type { CommandContext } from '../../store/writer.js';
 import type { ProductModule } from '../../platform.js';
@@ -32,7 +42,7 @@ import { checkBalanceCap, currentUsage, spend, USAGE, usageDocument, usageFromDo
 import { noticeText, shortHarare, type NoticeKind } from './messages.js';
 import { checkNewPin, hashPin, PIN_TRIES_MAX, pinDocument, pinFromDocument, pinMatches, PINS, VerifiedPins, type PinRecord } from './pins.js';
 import {
-  STATEMENT_LINES, STATEMENTS, statementDocument, TRANSACTIONS, TransferCode, transactionDocument, transactionFromDocument,
+  STATEMENT_LINES, TRANSACTIONS, TransferCode, transactionDocument, transactionFromDocument,
   type Leg, type MoneyTransaction, type Service, type StatementLine,
 } from './records.js';
 import { Tariff, type FeeService, type KycTier } from './tariff.js';
@@ -43,6 +53,8 @@ const NAME_LENGTH_MAX = 80;
 /** Money has scale 2, airtime scale 4: one cent buys 100 airtime units. */
 const AIRTIME_UNITS_PER_MINOR = 100n;
 const TRANSACTIONS_IN_MEMORY_MAX = 500_000;
+/** Wallet history read for a mini statement: enough for 5 transactions of up to 4 legs each, and a few holds. */
+const STATEMENT_HISTORY_MAX = 40;
 
 export interface MoneyOptions {
   tariff: Tariff;
@@ -95,7 +107,6 @@ export class MoneyModule implements ProductModule, WalletDirectory {
     readonly parties: PartyDirectory,
     private readonly pins: Map<string, PinRecord>,
     private readonly usage: Map<string, Usage>,
-    private readonly statements: Map<string, StatementLine[]>,
     options: MoneyOptions,
   ) {
     this.clock = options.clock ?? (() => new Date());
@@ -105,16 +116,14 @@ export class MoneyModule implements ProductModule, WalletDirectory {
   /** Transactions by reference: every one this process wrote, and older ones once looked up. */
   private readonly transactions = new Map<string, MoneyTransaction>();
 
-  /** Loads parties, PINs, usage counters and statements. */
+  /** Loads parties, PINs and usage counters. */
   static async open(handle: LedgerHandle, options: MoneyOptions): Promise<MoneyModule> {
     const parties = await PartyDirectory.load(handle.store);
     const pins = new Map<string, PinRecord>();
     for await (const doc of handle.store.documents(PINS)) pins.set(doc.key, pinFromDocument(doc));
     const usage = new Map<string, Usage>();
     for await (const doc of handle.store.documents(USAGE)) usage.set(doc.key, usageFromDocument(doc));
-    const statements = new Map<string, StatementLine[]>();
-    for await (const doc of handle.store.documents(STATEMENTS)) statements.set(doc.key, JSON.parse(doc.value) as StatementLine[]);
-    return new MoneyModule(handle, options.tariff, parties, pins, usage, statements, options);
+    return new MoneyModule(handle, options.tariff, parties, pins, usage, options);
   }
 
   /** The HTTP routes (routes.ts), listed in /openapi.json like the ledger's. */
@@ -191,7 +200,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
   }
 
   /** An agent with a float and a commission account per currency. */
-  registerAgent(input: NewBusiness): Promise<Party> {
+  async registerAgent(input: NewBusiness): Promise<Party> {
     return this.registerBusiness('agent', input, (id) => CURRENCIES.flatMap((c) => [
       { id: agentFloatId(id, c), asset: c, code: AccountCode.agent_float, flags: AccountFlag.debits_must_not_exceed_credits },
       { id: agentCommissionId(id, c), asset: c, code: AccountCode.agent_commission, flags: AccountFlag.debits_must_not_exceed_credits },
@@ -199,17 +208,17 @@ export class MoneyModule implements ProductModule, WalletDirectory {
   }
 
   /** A merchant with a till per currency, paid by its short code. */
-  registerMerchant(input: NewBusiness): Promise<Party> {
+  async registerMerchant(input: NewBusiness): Promise<Party> {
     return this.registerBusiness('merchant', input, (id) => CURRENCIES.map((c) => (
       { id: merchantTillId(id, c), asset: c, code: AccountCode.merchant_till, flags: AccountFlag.debits_must_not_exceed_credits })));
   }
 
   /** A bank with a settlement (trust) account per currency. Unbounded: its debit balance is the e-money issued against the trust. */
-  registerBank(input: NewBusiness): Promise<Party> {
+  async registerBank(input: NewBusiness): Promise<Party> {
     return this.registerBusiness('bank', input, (id) => CURRENCIES.map((c) => ({ id: bankSettlementId(id, c), asset: c, code: AccountCode.bank_settlement })));
   }
 
-  private registerBusiness(kind: PartyKind, input: NewBusiness, accounts: (id: string) => AccountInput[]): Promise<Party> {
+  private async registerBusiness(kind: PartyKind, input: NewBusiness, accounts: (id: string) => AccountInput[]): Promise<Party> {
     if (typeof input.code !== 'string' || !CODE_PATTERN.test(input.code)) throw new RequestError('invalid_request', { field: 'code', rule: '2 to 16 letters or digits' });
     const name = checkName(input.name);
     const msisdn = input.msisdn === undefined || input.msisdn === null ? null : requireMsisdn(input.msisdn);
@@ -240,19 +249,54 @@ export class MoneyModule implements ProductModule, WalletDirectory {
   }
 
   /** Changes a subscriber's status, tier, language or name. A closed account stays closed. */
-  updateSubscriber(msisdnInput: string, change: SubscriberChange): Promise<Party> {
+  async updateSubscriber(msisdnInput: string, change: SubscriberChange): Promise<Party> {
     const msisdn = requireMsisdn(msisdnInput);
     if (change.name !== undefined) checkName(change.name);
     return this.handle.writer.execute({
       run: (ctx) => {
         const party = this.anySubscriber(msisdn);
         if (party.status === 'closed') throw new RequestError('party_closed');
+        if (change.status === 'closed') this.requireEmpty(CURRENCIES.map((c) => walletId(party.id, c)));
         const updated: Party = { ...party, ...definedOnly(change) };
         ctx.put(partyDocument(updated));
         this.parties.set(updated);
         return updated;
       },
     });
+  }
+
+  /** Suspends, reactivates, closes or renames an agent, merchant or bank. A closed one stays closed. */
+  async updateBusiness(kind: 'agent' | 'merchant' | 'bank', code: string, change: { status?: PartyStatus; name?: string }): Promise<Party> {
+    if (change.name !== undefined) checkName(change.name);
+    return this.handle.writer.execute({
+      run: (ctx) => {
+        const party = typeof code === 'string' ? this.parties.byShortCode(code) : undefined;
+        if (!party || party.kind !== kind) throw new RequestError(`${kind}_not_found`);
+        if (party.status === 'closed') throw new RequestError('party_closed');
+        if (change.status === 'closed') this.requireEmpty(this.accountsOf(party));
+        const updated: Party = { ...party, ...definedOnly(change) };
+        ctx.put(partyDocument(updated));
+        this.parties.set(updated);
+        return updated;
+      },
+    });
+  }
+
+  /** A party's own money accounts (not a bank's trust account, which is the issuer's side). */
+  private accountsOf(party: Party): string[] {
+    if (party.kind === 'agent') return CURRENCIES.flatMap((c) => [agentFloatId(party.id, c), agentCommissionId(party.id, c)]);
+    if (party.kind === 'merchant') return CURRENCIES.map((c) => merchantTillId(party.id, c));
+    return [];
+  }
+
+  /** Closing an account that still holds money would strand it: refuse until it is paid out. */
+  private requireEmpty(ids: readonly string[]): void {
+    for (const id of ids) {
+      const account = this.handle.ledger.accounts.get(id);
+      if (account && (account.credits_posted !== account.debits_posted || account.debits_pending !== 0n || account.credits_pending !== 0n)) {
+        throw new RequestError('balance_not_zero', { account_id: id });
+      }
+    }
   }
 
   /** The subscriber holding a number, whatever its status (for operators). */
@@ -378,7 +422,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
   // ---- services ----
 
   /** P2P: the sender pays the fee; both sides are told. */
-  sendMoney(input: SendMoney): Promise<MoneyTransaction> {
+  async sendMoney(input: SendMoney): Promise<MoneyTransaction> {
     const currency = checkCurrency(input.currency);
     const amount = checkAmount(input.amount);
     const payer = this.subscriber(requireMsisdn(input.from, 'from'), 'payer');
@@ -403,15 +447,15 @@ export class MoneyModule implements ProductModule, WalletDirectory {
         ]);
         this.commitUsage(ctx, used);
         const tx = this.record({ reference, service: 'p2p', currency, amount, fee, commission: 0n, payer, payee, from: payer.msisdn!, to: payee.msisdn!, legs, now });
-        this.tell(ctx, { party: payer, kind: 'sent', tx, direction: 'debit', counterparty: maskMsisdn(payee.msisdn!), account: from, now });
-        this.tell(ctx, { party: payee, kind: 'received', tx, direction: 'credit', counterparty: `${payer.name} ${maskMsisdn(payer.msisdn!)}`, account: to.wallet, now, fee: 0n });
+        this.tell(ctx, { party: payer, kind: 'sent', tx, counterparty: maskMsisdn(payee.msisdn!), account: from, now });
+        this.tell(ctx, { party: payee, kind: 'received', tx, counterparty: `${payer.name} ${maskMsisdn(payer.msisdn!)}`, account: to.wallet, now, fee: 0n });
         return tx;
       },
     });
   }
 
   /** Agent cash-in: the agent's float pays the subscriber's wallet; the agent earns commission. */
-  cashIn(input: CashIn): Promise<MoneyTransaction> {
+  async cashIn(input: CashIn): Promise<MoneyTransaction> {
     const currency = checkCurrency(input.currency);
     const amount = checkAmount(input.amount);
     const agent = this.business(input.agent, 'agent');
@@ -432,7 +476,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
           commission > 0n && leg(`mm:${reference}:com`, systemId('commissions', currency), agentCommissionId(agent.id, currency), commission, currency, TransferCode.commission),
         ]);
         const tx = this.record({ reference, service: 'cash_in', currency, amount, fee: 0n, commission, payer: agent, payee, from: agent.code!, to: payee.msisdn!, legs, now });
-        this.tell(ctx, { party: payee, kind: 'cash_in', tx, direction: 'credit', counterparty: `${agent.name} (${agent.code})`, account: to.wallet, now, fee: 0n });
+        this.tell(ctx, { party: payee, kind: 'cash_in', tx, counterparty: `${agent.name} (${agent.code})`, account: to.wallet, now, fee: 0n });
         return tx;
       },
     });
@@ -443,7 +487,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
    * wallet as pending transfers that lapse after cash_out_timeout_s. The agent then completes it
    * (after handing over the cash) or cancels it.
    */
-  cashOut(input: CashOut): Promise<MoneyTransaction> {
+  async cashOut(input: CashOut): Promise<MoneyTransaction> {
     const currency = checkCurrency(input.currency);
     const amount = checkAmount(input.amount);
     const payer = this.subscriber(requireMsisdn(input.from, 'from'), 'payer');
@@ -475,12 +519,12 @@ export class MoneyModule implements ProductModule, WalletDirectory {
   }
 
   /** Cash-out, step 2: the agent paid the cash; the reservation is posted and the agent earns commission. A retry answers the completed cash-out. */
-  completeCashOut(input: AgentAction): Promise<MoneyTransaction> {
+  async completeCashOut(input: AgentAction): Promise<MoneyTransaction> {
     return this.settleCashOut(input, 'complete');
   }
 
   /** Cash-out, or the agent cancels: the reservation is released and today's usage given back. */
-  cancelCashOut(input: AgentAction): Promise<MoneyTransaction> {
+  async cancelCashOut(input: AgentAction): Promise<MoneyTransaction> {
     return this.settleCashOut(input, 'cancel');
   }
 
@@ -518,7 +562,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
     ]);
     const completed: MoneyTransaction = { ...tx, status: 'completed', commission: commission.toString(), legs, updated_at: now.toISOString(), balance: available(this.account(from)).toString() };
     this.save(ctx, completed);
-    this.tell(ctx, { party: payer, kind: 'cash_out', tx: completed, direction: 'debit', counterparty: `${agent.name} (${agent.code})`, account: from, now });
+    this.tell(ctx, { party: payer, kind: 'cash_out', tx: completed, counterparty: `${agent.name} (${agent.code})`, account: from, now });
     return completed;
   }
 
@@ -545,7 +589,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
   }
 
   /** Pays a merchant by its short code; the merchant bears the fee (taken from the till in the same chain). */
-  payMerchant(input: PayMerchant): Promise<MoneyTransaction> {
+  async payMerchant(input: PayMerchant): Promise<MoneyTransaction> {
     const currency = checkCurrency(input.currency);
     const amount = checkAmount(input.amount);
     const payer = this.subscriber(requireMsisdn(input.from, 'from'), 'payer');
@@ -568,15 +612,15 @@ export class MoneyModule implements ProductModule, WalletDirectory {
         ]);
         this.commitUsage(ctx, used);
         const tx = this.record({ reference, service: 'merchant_payment', currency, amount, fee, commission: 0n, payer, payee: merchant, from: payer.msisdn!, to: merchant.code!, legs, now });
-        this.tell(ctx, { party: payer, kind: 'merchant_payment', tx, direction: 'debit', counterparty: `${merchant.name} (${merchant.code})`, account: from, now, fee: 0n });
-        if (merchant.msisdn) this.tell(ctx, { party: merchant, kind: 'merchant_received', tx, direction: 'credit', counterparty: maskMsisdn(payer.msisdn!), account: till, now });
+        this.tell(ctx, { party: payer, kind: 'merchant_payment', tx, counterparty: `${merchant.name} (${merchant.code})`, account: from, now, fee: 0n });
+        if (merchant.msisdn) this.tell(ctx, { party: merchant, kind: 'merchant_received', tx, counterparty: maskMsisdn(payer.msisdn!), account: till, now });
         return tx;
       },
     });
   }
 
   /** A bank pays into a wallet (the customer's bank app or branch): e-money issued against the trust account. */
-  bankToWallet(input: BankToWallet): Promise<MoneyTransaction> {
+  async bankToWallet(input: BankToWallet): Promise<MoneyTransaction> {
     const currency = checkCurrency(input.currency);
     const amount = checkAmount(input.amount);
     const bank = this.business(input.bank, 'bank');
@@ -591,14 +635,14 @@ export class MoneyModule implements ProductModule, WalletDirectory {
         this.checkCap(to, currency, amount, 'exceeds_balance_cap');
         const legs = this.post(ctx, [leg(`mm:${reference}`, bankSettlementId(bank.id, currency), to.wallet, amount, currency, TransferCode.bank_to_wallet)]);
         const tx = this.record({ reference, service: 'bank_to_wallet', currency, amount, fee: 0n, commission: 0n, payer: bank, payee, from: bank.code!, to: payee.msisdn!, legs, now });
-        this.tell(ctx, { party: payee, kind: 'bank_to_wallet', tx, direction: 'credit', counterparty: bank.name, account: to.wallet, now, fee: 0n });
+        this.tell(ctx, { party: payee, kind: 'bank_to_wallet', tx, counterparty: bank.name, account: to.wallet, now, fee: 0n });
         return tx;
       },
     });
   }
 
   /** Wallet to bank: e-money goes back to the trust account; the sender pays the fee. */
-  walletToBank(input: WalletToBank): Promise<MoneyTransaction> {
+  async walletToBank(input: WalletToBank): Promise<MoneyTransaction> {
     const currency = checkCurrency(input.currency);
     const amount = checkAmount(input.amount);
     const payer = this.subscriber(requireMsisdn(input.from, 'from'), 'payer');
@@ -620,7 +664,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
         ]);
         this.commitUsage(ctx, used);
         const tx = this.record({ reference, service: 'wallet_to_bank', currency, amount, fee, commission: 0n, payer, payee: bank, from: payer.msisdn!, to: bank.code!, legs, now });
-        this.tell(ctx, { party: payer, kind: 'wallet_to_bank', tx, direction: 'debit', counterparty: bank.name, account: from, now });
+        this.tell(ctx, { party: payer, kind: 'wallet_to_bank', tx, counterparty: bank.name, account: from, now });
         return tx;
       },
     });
@@ -631,7 +675,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
    * and the line's airtime account (created here if it is the line's first) is credited in
    * AIRTIME_<currency>, the account prepaid charges.
    */
-  buyAirtime(input: BuyAirtime): Promise<MoneyTransaction> {
+  async buyAirtime(input: BuyAirtime): Promise<MoneyTransaction> {
     const currency = checkCurrency(input.currency);
     const amount = checkAmount(input.amount);
     const payer = this.subscriber(requireMsisdn(input.from, 'from'), 'payer');
@@ -659,7 +703,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
         const tx = this.record({ reference, service: 'airtime', currency, amount, fee, commission: 0n, payer, payee: null, from: payer.msisdn!, to: beneficiary, legs, now });
         tx.beneficiary = beneficiary;
         const self = beneficiary === payer.msisdn;
-        this.tell(ctx, { party: payer, kind: 'airtime', tx, direction: 'debit', counterparty: self ? 'your line' : maskMsisdn(beneficiary), account: from, now });
+        this.tell(ctx, { party: payer, kind: 'airtime', tx, counterparty: self ? 'your line' : maskMsisdn(beneficiary), account: from, now });
         if (!self) {
           const other = this.parties.byNumber(beneficiary, 'subscriber');
           this.notify(ctx, { msisdn: beneficiary, language: other?.language ?? 'en', kind: 'airtime_received', tx, counterparty: maskMsisdn(payer.msisdn!), balance: 0n, fee: 0n, now });
@@ -670,7 +714,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
   }
 
   /** Operator: a bank sells e-money float to an agent (float purchase). */
-  buyFloat(input: FloatPurchase): Promise<MoneyTransaction> {
+  async buyFloat(input: FloatPurchase): Promise<MoneyTransaction> {
     const currency = checkCurrency(input.currency);
     const amount = checkAmount(input.amount);
     const bank = this.business(input.bank, 'bank');
@@ -735,8 +779,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
     for (const party of [payer, payee]) {
       if (party?.kind !== 'subscriber') continue;
       const account = walletId(party.id, original.currency);
-      const gives = party === payee;
-      this.tell(ctx, { party, kind: 'reversal', tx, direction: gives ? 'debit' : 'credit', counterparty: original.reference, account, now, fee: 0n });
+      this.tell(ctx, { party, kind: 'reversal', tx, counterparty: original.reference, account, now, fee: 0n });
     }
     return tx;
   }
@@ -756,17 +799,77 @@ export class MoneyModule implements ProductModule, WalletDirectory {
     return { msisdn: party.msisdn!, balances };
   }
 
-  /** The last five transactions, newest first, with the lines as a USSD screen shows them. */
+  /**
+   * The last five transactions, newest first, with the lines as a USSD screen shows them. Read
+   * from the wallets' history in the journal (so every movement shows, whichever module made it),
+   * described from the transaction records; holds and released holds are not transactions.
+   */
   async miniStatement(input: { msisdn: string; pin: string }): Promise<StatementView> {
     const party = this.subscriber(requireMsisdn(input.msisdn), 'payer');
     await this.checkPin(party, input.pin);
     await this.handle.writer.settled();
-    const lines = [...(this.statements.get(party.id) ?? [])];
+    const lines = await this.statementLines(party);
     const text = lines.map((l) => {
       const sign = l.direction === 'debit' ? '-' : '+';
       return `${shortHarare(new Date(l.created_at)).slice(0, 14)} ${sign}${l.currency} ${formatAmount(BigInt(l.amount), 2)} ${l.kind} ${l.counterparty}`;
     });
     return { msisdn: party.msisdn!, lines, text };
+  }
+
+  private async statementLines(party: Party): Promise<StatementLine[]> {
+    // Each reference's net effect on the wallet; a service's legs (amount, fee, post) are one line.
+    const moves = new Map<string, { reference: string; currency: Currency; net: bigint; timestamp: bigint; transfer: Transfer }>();
+    for (const currency of CURRENCIES) {
+      const account = this.handle.ledger.accounts.get(walletId(party.id, currency));
+      if (!account) continue;
+      const page = await this.handle.store.accountHistory(account, { limit: STATEMENT_HISTORY_MAX });
+      for (const { transfer } of page.entries) {
+        if (transfer.flags & (TransferFlag.pending | TransferFlag.void_pending_transfer | TransferFlag.expiry)) continue;
+        const reference = transfer.id.startsWith('mm:') ? transfer.id.split(':')[1] : transfer.id;
+        const key = `${currency}:${reference}`;
+        const move = moves.get(key) ?? { reference, currency, net: 0n, timestamp: transfer.timestamp, transfer };
+        move.net += transfer.credit_account_id === account.id ? transfer.amount : -transfer.amount;
+        if (transfer.timestamp > move.timestamp) move.timestamp = transfer.timestamp;
+        moves.set(key, move);
+      }
+    }
+    const newest = [...moves.values()].sort((a, b) => (a.timestamp < b.timestamp ? 1 : -1)).slice(0, STATEMENT_LINES);
+    const lines: StatementLine[] = [];
+    for (const move of newest) {
+      const tx = move.transfer.id.startsWith('mm:') ? await this.lookup(move.reference) : undefined;
+      lines.push(tx ? this.describe(party, tx, move.net) : {
+        reference: move.reference, created_at: new Date(Number(move.timestamp / 1_000_000n)).toISOString(), kind: 'other',
+        direction: move.net < 0n ? 'debit' : 'credit', amount: (move.net < 0n ? -move.net : move.net).toString(), fee: '0', currency: move.currency, counterparty: '',
+      });
+    }
+    return lines;
+  }
+
+  /** One statement line: the transaction as the party sees it. */
+  private describe(party: Party, tx: MoneyTransaction, net: bigint): StatementLine {
+    const paid = net < 0n;
+    const amount = BigInt(tx.amount);
+    const moved = paid ? -net : net;
+    const business = (code: string) => { const p = this.parties.byShortCode(code); return p ? `${p.name} (${code})` : code; };
+    const masked = (text: string) => (normalizeMsisdn(text) ? maskMsisdn(text as Msisdn) : text);
+    const [kind, counterparty] = ((): [string, string] => {
+      switch (tx.service) {
+        case 'p2p': return paid ? ['sent', masked(tx.to)] : ['received', masked(tx.from)];
+        case 'cash_in': return ['cash_in', business(tx.from)];
+        case 'cash_out': return ['cash_out', business(tx.to)];
+        case 'merchant_payment': return ['merchant_payment', business(tx.to)];
+        case 'bank_to_wallet': return ['bank_to_wallet', business(tx.from)];
+        case 'wallet_to_bank': return ['wallet_to_bank', business(tx.to)];
+        case 'airtime': return ['airtime', tx.beneficiary === party.msisdn ? 'own line' : masked(tx.beneficiary ?? tx.to)];
+        case 'reversal': return ['reversal', tx.reversal_of ?? ''];
+        default: return [tx.service, tx.to];
+      }
+    })();
+    return {
+      reference: tx.reference, created_at: tx.status === 'completed' && tx.service === 'cash_out' ? tx.updated_at : tx.created_at, kind,
+      direction: paid ? 'debit' : 'credit', amount: (moved < amount ? moved : amount).toString(),
+      fee: (paid && moved > amount ? moved - amount : 0n).toString(), currency: tx.currency, counterparty,
+    };
   }
 
   /** A transaction by its client reference (for operators and retries), or undefined. */
@@ -914,19 +1017,13 @@ export class MoneyModule implements ProductModule, WalletDirectory {
 
   // ---- statements and notifications ----
 
-  /** Adds the transaction to the party's mini statement and queues its SMS. */
+  /** Queues the party's SMS about the transaction (the mini statement reads the journal). */
   private tell(ctx: CommandContext, options: {
-    party: Party; kind: NoticeKind; tx: MoneyTransaction; direction: 'debit' | 'credit'; counterparty: string; account: string; now: Date; fee?: bigint;
+    party: Party; kind: NoticeKind; tx: MoneyTransaction; counterparty: string; account: string; now: Date; fee?: bigint;
   }): void {
     const { party, tx } = options;
-    const fee = options.fee ?? BigInt(tx.fee);
-    const lines = [{
-      reference: tx.reference, created_at: options.now.toISOString(), kind: options.kind, direction: options.direction,
-      amount: tx.amount, fee: fee.toString(), currency: tx.currency, counterparty: options.counterparty,
-    }, ...(this.statements.get(party.id) ?? [])].slice(0, STATEMENT_LINES);
-    this.statements.set(party.id, lines);
-    ctx.put(statementDocument(party.id, lines));
     if (!party.msisdn) return;
+    const fee = options.fee ?? BigInt(tx.fee);
     const balance = available(this.account(options.account));
     this.notify(ctx, { msisdn: party.msisdn, language: party.language, kind: options.kind, tx, counterparty: options.counterparty, balance, fee, now: options.now, key: party.id });
   }

@@ -1,11 +1,10 @@
-// The documents mobile money keeps besides parties and PINs: one transaction record per client
-// reference (the idempotency record and the answer a retry gets), and each party's last few
-// transactions for the mini statement.
+// The documents mobile money keeps besides parties, PINs and usage: one transaction record per
+// client reference (the idempotency record, the answer a retry gets, and what a mini statement
+// line says about the transfers it finds in the wallet's history).
 import type { DocumentWrite, StoredDocument } from '../../store/store.js';
 import type { Currency } from '../accounts.js';
 
 export const TRANSACTIONS = 'money_transactions';
-export const STATEMENTS = 'money_statements';
 /** Lines a mini statement shows, as the USSD menu does. */
 export const STATEMENT_LINES = 5;
 
@@ -83,8 +82,4 @@ export interface StatementLine {
   fee: string;
   currency: Currency;
   counterparty: string;
-}
-
-export function statementDocument(party_id: string, lines: readonly StatementLine[]): DocumentWrite {
-  return { collection: STATEMENTS, key: party_id, tag: null, value: JSON.stringify(lines) };
 }

@@ -95,7 +95,7 @@ function partyRoutes(money: MoneyModule): Route[] {
       summary: 'Change a subscriber\'s status (active, suspended, closed), KYC tier, language or name.',
       params: Type.Object({ msisdn: Msisdn }, { additionalProperties: false }),
       body: Type.Object({ status: Type.Optional(Status), kyc_tier: Type.Optional(Tier), language: Type.Optional(Language), name: Type.Optional(Name) }, { additionalProperties: false }),
-      errors: [...PARTY_INPUT, 'subscriber_not_found', 'party_closed'],
+      errors: [...PARTY_INPUT, 'subscriber_not_found', 'party_closed', 'balance_not_zero'],
       success: ok(PartyOutput, 'The subscriber as changed.'),
       async handle({ params, body }) {
         return answer(partyJson(await money.updateSubscriber(params.msisdn, { ...body, kyc_tier: body.kyc_tier as KycTier | undefined })));
@@ -114,6 +114,17 @@ function partyRoutes(money: MoneyModule): Route[] {
       async handle({ body }) {
         const register = { agent: money.registerAgent, merchant: money.registerMerchant, bank: money.registerBank }[kind];
         return answer(partyJson(await register.call(money, body)), 201);
+      },
+    })),
+    ...(['agent', 'merchant', 'bank'] as const).map((kind) => route({
+      method: 'POST', url: `/money/${kind}s/:code`, operationId: `update${kind[0].toUpperCase()}${kind.slice(1)}`, access: 'write', writes: true,
+      summary: `Suspend, reactivate, close or rename a${kind === 'agent' ? 'n' : ''} ${kind}. A closed one stays closed.`,
+      params: Type.Object({ code: Code }, { additionalProperties: false }),
+      body: Type.Object({ status: Type.Optional(Status), name: Type.Optional(Name) }, { additionalProperties: false }),
+      errors: [`${kind}_not_found`, 'party_closed', 'balance_not_zero'],
+      success: ok(PartyOutput, 'The party as changed.'),
+      async handle({ params, body }) {
+        return answer(partyJson(await money.updateBusiness(kind, params.code, body)));
       },
     })),
   ];

@@ -67,7 +67,7 @@ export interface ChargingAnswer {
   reserved_from: { account_id: string; units: string }[];
 }
 
-/** The `prepaid_sessions` document (key: a digest of the session id, tag: open). */
+/** The `prepaid_sessions` document of an open session (key: a digest of the session id; deleted when it ends). */
 interface SessionDocument {
   session_id: string;
   epoch: string;
@@ -77,7 +77,8 @@ interface SessionDocument {
   parts: [string, string, string, string][];
   expires_at: string;
   used_total: string;
-  last: ChargingAnswer;
+  /** The last answer, for a retry: [granted_units, validity_s, final_unit, used_units]; reserved_from is `parts`. */
+  last: [string, number, boolean, string];
 }
 
 export interface InitialRequest {
@@ -133,10 +134,15 @@ export class Charging {
       const session: Session = {
         session_id: json.session_id, key: doc.key, epoch: json.epoch, msisdn: json.msisdn as Msisdn, service: json.service, request_number: json.request_number,
         parts: json.parts.map(([id, account_id, units, rate]) => ({ id, account_id, units: BigInt(units), rate: BigInt(rate) })),
-        expires_at: BigInt(json.expires_at), used_total: BigInt(json.used_total), last: json.last, closed: false,
+        expires_at: BigInt(json.expires_at), used_total: BigInt(json.used_total), last: undefined as unknown as ChargingAnswer, closed: false,
       };
-      this.sessions.set(session.key, session);
-      this.timers.push({ expires_at: session.expires_at, pending_id: session.key });
+      const [granted_units, validity_s, final_unit, used_units] = json.last;
+      session.last = {
+        session_id: session.session_id, request_number: session.request_number, service: session.service, granted_units, validity_s, final_unit, used_units,
+        reserved_from: session.parts.map((part) => ({ account_id: part.account_id, units: part.units.toString() })),
+      };
+      this.sessions.set(session.session_id, session);
+      this.timers.push({ expires_at: session.expires_at, pending_id: session.session_id });
     }
   }
 
@@ -148,26 +154,25 @@ export class Charging {
 
   /** Whether a session is open (not terminated, expired or unknown). */
   isOpen(session_id: string): boolean {
-    const session = this.sessions.get(sessionKey(session_id));
-    return session !== undefined && session.session_id === session_id && !session.closed;
+    const session = this.sessions.get(session_id);
+    return session !== undefined && !session.closed;
   }
 
   /** The transfer ids a request may refer to (the previous grant's parts), for the writer's lookups. */
   idsFor(session_id: string): string[] {
-    return this.sessions.get(sessionKey(session_id))?.parts.map((part) => part.id) ?? [];
+    return this.sessions.get(session_id)?.parts.map((part) => part.id) ?? [];
   }
 
   /** CCR-Initial: opens a session with a first grant, or refuses with credit_limit_reached. */
   initial(ctx: CommandContext, request: InitialRequest): ChargingAnswer {
-    const key = sessionKey(request.session_id);
-    const existing = this.sessions.get(key);
+    const existing = this.sessions.get(request.session_id);
     if (existing) return this.retried(existing, request);
     const now = ctx.ledger.now();
     const requested = this.quota(request.service, request.requested_units);
     const plan = this.plan(ctx, { msisdn: request.msisdn, service: request.service, requested, now });
     if (plan.granted === 0n) throw new RequestError('credit_limit_reached', { service: request.service });
     const session: Session = {
-      session_id: request.session_id, key, epoch: now.toString(36), msisdn: request.msisdn, service: request.service, request_number: request.request_number,
+      session_id: request.session_id, key: sessionKey(request.session_id), epoch: now.toString(36), msisdn: request.msisdn, service: request.service, request_number: request.request_number,
       parts: [], expires_at: 0n, used_total: 0n, last: undefined as unknown as ChargingAnswer, closed: false,
     };
     this.reserve(ctx, session, plan, now);
@@ -199,7 +204,6 @@ export class Charging {
     session.parts = [];
     session.closed = true;
     session.expires_at = now + BigInt(this.options.closed_keep_s) * NS_PER_S;
-    this.timers.push({ expires_at: session.expires_at, pending_id: session.key });
     const answer = this.answer(ctx, session, { requested: 0n, used, granted: 0n, final: true });
     ctx.put({ collection: SESSIONS, key: session.key, value: null });
     return answer;
@@ -207,8 +211,8 @@ export class Charging {
 
   /** The open session for an update or terminate, or the answer a retry gets; refuses otherwise. */
   private open(request: { session_id: string; request_number: number }): Session | { answer: ChargingAnswer } {
-    const session = this.sessions.get(sessionKey(request.session_id));
-    if (!session || session.session_id !== request.session_id) throw new RequestError('session_not_found', { session_id: request.session_id });
+    const session = this.sessions.get(request.session_id);
+    if (!session) throw new RequestError('session_not_found', { session_id: request.session_id });
     if (request.request_number === session.request_number) return { answer: session.last };
     if (request.request_number < session.request_number || session.closed) {
       throw new RequestError('charging_request_out_of_order', { last_request_number: session.request_number });
@@ -217,7 +221,7 @@ export class Charging {
   }
 
   private retried(session: Session, request: InitialRequest): ChargingAnswer {
-    if (session.session_id === request.session_id && session.request_number === request.request_number && session.msisdn === request.msisdn && session.service === request.service) {
+    if (session.request_number === request.request_number && session.msisdn === request.msisdn && session.service === request.service) {
       return session.last;
     }
     throw new RequestError('charging_request_out_of_order', { last_request_number: session.request_number });
@@ -298,8 +302,9 @@ export class Charging {
     } else {
       session.expires_at = now + BigInt(this.options.validity_s) * NS_PER_S;
     }
-    this.sessions.set(session.key, session);
-    this.timers.push({ expires_at: session.expires_at, pending_id: session.key });
+    // One timer entry per session, pushed when it opens; runDue moves it on while the session lives.
+    if (!this.sessions.has(session.session_id)) this.timers.push({ expires_at: session.expires_at, pending_id: session.session_id });
+    this.sessions.set(session.session_id, session);
   }
 
   /**
@@ -339,7 +344,7 @@ export class Charging {
   /** A lapsed session: whatever it still holds is released, and it is gone. */
   private expire(ctx: CommandContext, session: Session): 'expired' {
     this.release(ctx, session);
-    this.sessions.delete(session.key);
+    this.sessions.delete(session.session_id);
     ctx.put({ collection: SESSIONS, key: session.key, value: null });
     return 'expired';
   }
@@ -362,7 +367,7 @@ export class Charging {
       reserved_from: session.parts.map((part) => ({ account_id: part.account_id, units: part.units.toString() })),
     };
     session.last = answer;
-    if (!session.closed) ctx.put({ collection: SESSIONS, key: session.key, tag: 'open', value: JSON.stringify(sessionDocument(session)) });
+    if (!session.closed) ctx.put({ collection: SESSIONS, key: session.key, value: JSON.stringify(sessionDocument(session)) });
     return answer;
   }
 
@@ -376,8 +381,13 @@ export class Charging {
     for (let top = this.timers.peek(); top && top.expires_at <= now && done < limit; top = this.timers.peek()) {
       this.timers.pop();
       const session = this.sessions.get(top.pending_id);
-      if (!session || session.expires_at !== top.expires_at) continue;
-      if (session.closed) this.sessions.delete(session.key);
+      if (!session) continue;
+      if (session.expires_at > now) {
+        // Updated since this entry was pushed: wait for its current expiry.
+        this.timers.push({ expires_at: session.expires_at, pending_id: session.session_id });
+        continue;
+      }
+      if (session.closed) this.sessions.delete(session.session_id);
       else this.expire(ctx, session);
       done += 1;
     }
@@ -389,6 +399,7 @@ function sessionDocument(session: Session): SessionDocument {
   return {
     session_id: session.session_id, epoch: session.epoch, msisdn: session.msisdn, service: session.service, request_number: session.request_number,
     parts: session.parts.map((part) => [part.id, part.account_id, part.units.toString(), part.rate.toString()]),
-    expires_at: session.expires_at.toString(), used_total: session.used_total.toString(), last: session.last,
+    expires_at: session.expires_at.toString(), used_total: session.used_total.toString(),
+    last: [session.last.granted_units, session.last.validity_s, session.last.final_unit, session.last.used_units],
   };
 }

@@ -8,6 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { VOUCHERS as MIGRATED_VOUCHERS, hashVoucherPin, type VoucherRecord } from '../../cutover/formats.js';
 import { RequestError } from '../../errors/registry.js';
 import { formatAmount } from '../../ledger/amount.js';
 import { available } from '../../ledger/types.js';
@@ -264,8 +265,10 @@ export class Vouchers {
     const blocked = this.blockedUntil(msisdn, this.now());
     if (blocked !== undefined) throw new RequestError('voucher_tries_exceeded', { retry_at: formatHarare(blocked) });
     const index = await this.handle.store.document(VOUCHER_PINS, this.digest(pin));
-    const found = index ? await this.current((JSON.parse(index.value) as { serial: string }).serial) : undefined;
-    if (!found || !(await this.slowCheck(pin, found.pin_hash))) return this.refuseWrongPin(msisdn);
+    let found = index ? await this.current((JSON.parse(index.value) as { serial: string }).serial) : undefined;
+    if (found && !(await this.slowCheck(pin, found.pin_hash))) found = undefined;
+    found ??= await this.findMigrated(pin);
+    if (!found) return this.refuseWrongPin(msisdn);
     const transfer_id = `voucher:${found.serial}`;
     return this.handle.writer.execute({ ids: [transfer_id], run: (ctx) => this.credit(ctx, { msisdn, serial: found.serial, fallback: found, transfer_id }) });
   }
@@ -295,6 +298,20 @@ export class Vouchers {
     };
   }
 
+  /**
+   * A voucher the migration brought over in its own format (`legacy_vouchers`, tagged with a
+   * fixed-salt scrypt of the PIN while redeemable), as this module's document. Once redeemed or
+   * blocked here, this module's own document for the serial is what counts.
+   */
+  private async findMigrated(pin: string): Promise<VoucherDocument | undefined> {
+    const hash = await hashVoucherPin(pin);
+    for await (const doc of this.handle.store.documents(MIGRATED_VOUCHERS, { tag: hash, limit: 1 })) {
+      const record = JSON.parse(doc.value) as VoucherRecord;
+      return (await this.current(record.serial)) ?? fromMigrated(record);
+    }
+    return undefined;
+  }
+
   /** Counts a wrong PIN (in a command, so parallel guesses are all counted) and refuses. */
   private async refuseWrongPin(msisdn: Msisdn): Promise<never> {
     const tries_left = await this.handle.writer.execute({
@@ -319,7 +336,7 @@ export class Vouchers {
 
   /** A voucher by serial, with its state as of now (a new voucher past its expiry shows as expired). */
   async find(serial: string): Promise<VoucherView> {
-    const doc = SERIAL_PATTERN.test(serial) ? await this.current(serial) : undefined;
+    const doc = SERIAL_PATTERN.test(serial) ? (await this.current(serial)) ?? (await this.migrated(serial)) : undefined;
     if (!doc) throw new RequestError('voucher_not_found', { serial });
     const state = doc.state === 'new' && BigInt(doc.expires_at) <= this.now() ? 'expired' : doc.state;
     return {
@@ -329,9 +346,14 @@ export class Vouchers {
     };
   }
 
+  private async migrated(serial: string): Promise<VoucherDocument | undefined> {
+    const doc = await this.handle.store.document(MIGRATED_VOUCHERS, serial);
+    return doc ? fromMigrated(JSON.parse(doc.value) as VoucherRecord) : undefined;
+  }
+
   /** Blocks an unused voucher (a stolen or misprinted card); blocking twice is harmless. */
   async block(serial: string): Promise<VoucherView> {
-    const found = SERIAL_PATTERN.test(serial) ? await this.current(serial) : undefined;
+    const found = SERIAL_PATTERN.test(serial) ? (await this.current(serial)) ?? (await this.migrated(serial)) : undefined;
     if (!found) throw new RequestError('voucher_not_found', { serial });
     await this.handle.writer.execute({
       ids: [`voucher:${serial}`],
@@ -380,4 +402,14 @@ export class Vouchers {
     });
     return 'ok';
   }
+}
+
+/** The migration's record as this module's document (its PIN check was the hash lookup itself). */
+function fromMigrated(record: VoucherRecord): VoucherDocument {
+  const ns = (iso: string) => BigInt(Date.parse(iso)) * 1_000_000n;
+  return {
+    serial: record.serial, batch_id: 'legacy', face_value: record.face_value, currency: record.currency, expires_at: ns(record.expires_at).toString(),
+    state: record.status, pin_hash: record.pin_hash === null ? '' : `migrated$${record.pin_hash}`, used_by: record.used_by,
+    used_at: record.used_at === null ? null : ns(record.used_at).toString(), transfer_id: null, source: 'legacy', created_at: '0',
+  };
 }

@@ -92,11 +92,11 @@ test('/openapi.json is OpenAPI 3.1 and documents every route with its parameters
       'GET /accounts/{id}', 'GET /accounts/{id}/balance', 'GET /accounts/{id}/transfers', 'GET /assets', 'GET /health',
       'GET /openapi.json', 'GET /transfers/{id}', 'POST /accounts', 'POST /accounts/batch', 'POST /transfers',
       'POST /transfers/batch', 'POST /transfers/{id}/post', 'POST /transfers/{id}/void',
+      'GET /sms/messages/{id}', 'GET /sms/messages', 'GET /sms/campaigns/{campaign}', 'GET /sms/dlr', 'POST /sms/messages/{id}/requeue', 'GET /ussd/catalog', 'POST /ussd/catalog',
       // The cutover kit (issue 8).
       'GET /maintenance', 'POST /maintenance', 'GET /incidents', 'POST /incidents', 'POST /incidents/{id}/updates',
       'GET /cutover', 'POST /cutover', 'POST /cutover/advance', 'POST /cutover/decisions', 'GET /cutover/rollback', 'POST /cutover/rollback',
       'POST /notices/maintenance', 'GET /notices/maintenance/{id}', 'GET /watch', 'POST /watch/run', 'POST /parity',
-      'GET /sms/messages/{id}', 'GET /sms/messages', 'GET /sms/campaigns/{campaign}', 'GET /sms/dlr', 'GET /ussd/catalog', 'POST /ussd/catalog',
       // prepaid (issue 5)
       'GET /prepaid/bundles', 'GET /prepaid/lines/{msisdn}/balances', 'GET /prepaid/vouchers/{serial}', 'POST /prepaid/buckets/import',
       'POST /prepaid/bundles', 'POST /prepaid/bundles/purchase', 'POST /prepaid/bundles/{code}/retire', 'POST /prepaid/charging/initial',

@@ -21,7 +21,7 @@ async function openMari(): Promise<HttpFixture> {
   const opened = await openHttp({
     config: {
       sms_sender: 'kannel', kannel_sendsms_url: kannel.sendsms_url, kannel_username: kannel.username, kannel_password: kannel.password,
-      sms_dlr_base_url: `http://127.0.0.1:${MARI_PORT}`, sms_rate_per_second: 50, sms_backoff_ms: 300, log_level: 'silent',
+      sms_dlr_base_url: `http://127.0.0.1:${MARI_PORT}`, sms_rate_per_second: 50, sms_backoff_ms: 300, kannel_timeout_ms: 700, log_level: 'silent',
     },
   });
   await opened.app.listen({ port: MARI_PORT, host: '127.0.0.1' });
@@ -144,6 +144,27 @@ test('while smsbox is down the message waits with backoff, then goes out once wh
   assert.equal(kannel.received().filter((m) => m.to === '+263772000021').length, 1);
 });
 
+test('a submit that times out is not resent; when the gateway catches up, the message goes out once and its report settles it', async () => {
+  kannel.pauseBearerbox();
+  try {
+    await queue([{ id: 'txn:slow', msisdn: '+263772000041', text: 'Slow gateway' }]);
+    const unknown = await until('the submit to time out', async () => {
+      const current = await message('txn:slow');
+      return current.state === 'submitted' && /outcome unknown/.test(current.reason ?? '') ? current : undefined;
+    });
+    assert.equal(unknown.accepted, false);
+    assert.equal(unknown.attempts, 1);
+    // Longer than a backoff: a resend would have happened by now.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    assert.equal((await message('txn:slow')).attempts, 1);
+  } finally {
+    kannel.resumeBearerbox();
+  }
+  const delivered = await settled('txn:slow');
+  assert.equal(delivered.attempts, 1);
+  assert.equal(kannel.received().filter((m) => m.to === '+263772000041').length, 1);
+});
+
 test('an attempt whose outcome a crash lost is never resent, and its late report still settles it', async () => {
   // What a crash right after recording the attempt leaves: submitted, unconfirmed, outstanding.
   const lost: OutboxMessage = {
@@ -176,6 +197,16 @@ test('an attempt whose outcome a crash lost is never resent, and its late report
   const report = await fixture.request({ url: `${url.pathname}${url.search}`, key: null });
   assert.equal(report.status, 200);
   assert.equal((await message('txn:lost')).state, 'delivered');
+  // The operator decides the requeued one should go out after all: once.
+  const requeue = await fixture.request({ method: 'POST', url: '/sms/messages/txn:requeued/requeue', payload: '{}', headers: { 'content-type': 'application/json' } });
+  assert.equal(requeue.status, 200, requeue.text);
+  assert.equal(requeue.body.state, 'queued');
+  const sent = await settled('txn:requeued');
+  assert.equal(sent.attempts, 2);
+  assert.equal(kannel.received().filter((m) => m.to === '+263772000032').length, 1);
+  const again = await fixture.request({ method: 'POST', url: '/sms/messages/txn:requeued/requeue', payload: '{}', headers: { 'content-type': 'application/json' } });
+  assert.equal(again.status, 409);
+  assert.equal(again.body.code, 'sms_requeue_refused');
   // Nothing that was already sent went out again after the restart.
   const counts = new Map<string, number>();
   for (const m of kannel.received()) counts.set(m.to, (counts.get(m.to) ?? 0) + 1);
@@ -198,7 +229,8 @@ async function reopen(dir: string): Promise<HttpFixture> {
   return {
     ...previous, config, handle, platform, app,
     request: async (options) => {
-      const response = await app.inject({ method: 'GET', url: options.url, headers: options.key === null ? {} : { authorization: `Bearer ${operator}` } });
+      const headers: Record<string, string> = { ...options.headers, ...(options.key === null ? {} : { authorization: `Bearer ${operator}` }) };
+      const response = await app.inject({ method: options.method ?? 'GET', url: options.url, headers, payload: options.payload });
       return { status: response.statusCode, body: response.body ? JSON.parse(response.body) : undefined, headers: response.headers, text: response.body };
     },
     async close() {

@@ -57,6 +57,19 @@ test('the log gateway writes each queued message once, no faster than the config
   assert.deepEqual(unknownCampaign.body.totals, { total: 0, queued: 0, submitted: 0, delivered: 0, failed: 0 });
 });
 
+test('while SMS is closed for maintenance messages stay queued; they go out when it reopens', async (t) => {
+  const fixture = await openHttp({ config: { log_level: 'silent' } });
+  t.after(() => fixture.close());
+  const closedUntil = new Date(Date.now() + 3_600_000).toISOString();
+  assert.equal((await fixture.request({ url: '/maintenance', body: { on: true, service: 'sms', until: closedUntil, reason: 'gateway swap', by: 'ops' } })).status, 200);
+  await fixture.handle.writer.execute({ run: (ctx) => void queueMessage(ctx, { id: 'held:1', msisdn: '+263772000001' as Msisdn, text: 'held', language: 'en', kind: 'test' }) });
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  assert.equal((await fixture.request({ url: '/sms/messages/held:1' })).body.state, 'queued');
+  assert.equal(logLines(fixture.dir).length, 0);
+  await fixture.request({ url: '/maintenance', body: { on: false, service: 'sms', by: 'ops' } });
+  await until('the held message to go out', () => logLines(fixture.dir).length === 1);
+});
+
 async function until2<T>(probe: () => Promise<T | undefined>, timeout_ms = 10_000): Promise<T> {
   const deadline = Date.now() + timeout_ms;
   for (;;) {

@@ -220,6 +220,14 @@ test('*171#: data, voice and SMS bundles from airtime or the wallet, and bundle 
   assert.match(await journey(dial(f.app, { msisdn: '+263772000161', code: '*171#' }), ['1', '1', '1', '1']), /^END There is not enough airtime/);
 });
 
+test('a dialled shortcut such as *151*7*1# opens the menu it stands for', async () => {
+  assert.equal(await dial(f.app, { msisdn: ALICE, code: '*151*7*1#' }).send(), 'CON Enter PIN\n0 Back 00 Home');
+  assert.match(await journey(dial(f.app, { msisdn: ALICE, code: '*151*7*1#' }), [PIN]), /^END Your balance:/);
+  assert.match(await journey(dial(f.app, { msisdn: ALICE, code: '*151*7#' }), ['0']), /^CON Mobile Money/);
+  assert.match(await journey(dial(f.app, { msisdn: ALICE, code: '*405*2#' }), []), /^END Airtime balance:/);
+  assert.match(await dial(f.app, { msisdn: ALICE, code: '*152*1#' }).send(), /^END This service is not available/);
+});
+
 test('an unregistered caller is told so on *151#; malformed requests are refused', async () => {
   assert.equal(await journey(dial(f.app, { msisdn: '+263772000199', code: '*151#' }), ['1']), 'END This number is not registered for mobile money.');
   const missing = await f.app.inject({ method: 'POST', url: '/ussd', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'serviceCode=*151%23&phoneNumber=%2B263772000101&text=' });

@@ -15,6 +15,7 @@ import type { UssdModule } from '../../../src/channels/ussd/module.js';
 import { DEFAULT_CATALOG } from '../../../src/channels/ussd/catalog.js';
 import { FLOWS_BY_SERVICE } from '../../../src/channels/ussd/flows.js';
 import { TEXTS } from '../../../src/channels/ussd/texts.js';
+import { checkParity, findCatalog } from '../../../src/cutover/kit/parity.js';
 
 const PIN = '2580';
 
@@ -103,6 +104,42 @@ test('the catalog covers every enabled legacy service under its legacy code and 
   // The legacy disabled item is listed, disabled, and not reachable.
   assert.ok(answer.body.entries.some((e: { service: string; enabled: boolean }) => e.service === 'BILL_PAYMENT' && !e.enabled));
   assert.ok(!reachable.has('*151# 6 BILL_PAYMENT'));
+});
+
+test('the cutover parity check finds the catalog on the platform, every enabled legacy service in it, and each answering on its menu', async (t) => {
+  const { f } = await withPeople();
+  t.after(() => f.close());
+  const catalog = findCatalog(f.platform.modules);
+  assert.ok(catalog, 'the ussd module offers the catalog the parity check looks for');
+  const legacy = legacyMenu().filter((row) => row.enabled).map((row) => ({ menu_code: row.code, item_key: row.key, label: row.label, service: row.service }));
+  const report = await checkParity({ legacy, catalog });
+  assert.deepEqual({ ok: report.ok, missing: report.missing, disabled: report.disabled, smoke_failed: report.smoke_failed }, { ok: true, missing: [], disabled: [], smoke_failed: [] });
+  assert.equal(report.present, legacy.length);
+  // A service taken off the menu is found by the same check.
+  const voucher = DEFAULT_CATALOG.find((e) => e.service === 'VOUCHER_RECHARGE')!;
+  await f.request({ url: '/ussd/catalog', body: { ...voucher, enabled: false } });
+  const after = await checkParity({ legacy, catalog });
+  assert.equal(after.ok, false);
+  assert.deepEqual(after.disabled.map((item) => item.service), ['VOUCHER_RECHARGE']);
+  assert.deepEqual(await catalog.smoke('VOUCHER_RECHARGE'), { ok: false, reason: 'VOUCHER_RECHARGE is not reachable on any menu' });
+});
+
+test('in maintenance the menus refuse writes with the maintenance text and keep serving balances; a ussd switch closes the menus', async (t) => {
+  const { f, people } = await withPeople();
+  t.after(() => f.close());
+  const until = new Date(Date.now() + 3_600_000).toISOString();
+  const on = await f.request({ url: '/maintenance', body: { on: true, service: 'all', until, reason: 'cutover', by: 'ops' } });
+  assert.equal(on.status, 200, on.text);
+  const state = ledgerState(f.handle);
+  assert.match(await journey(dial(f.app, { msisdn: people[0][0], code: '*151#' }), ['1']), /^END Send money is closed for planned maintenance until .+ \(Harare time\)\. Balance enquiries still work\.$/);
+  assert.match(await journey(dial(f.app, { msisdn: people[1][0], code: '*171#' }), ['1']), /^END .*yakavharwa nekuda kwekugadzirisa/);
+  assert.match(await journey(dial(f.app, { msisdn: people[0][0], code: '*151#' }), ['7', '1', PIN]), /^END Your balance:\nUSD 50\.00/);
+  assert.match(await journey(dial(f.app, { msisdn: people[0][0], code: '*405#' }), ['2']), /^END Airtime balance:/);
+  assert.deepEqual(ledgerState(f.handle).accounts, state.accounts);
+  await f.request({ url: '/maintenance', body: { on: true, service: 'ussd', until, reason: 'cutover', by: 'ops' } });
+  assert.match(await dial(f.app, { msisdn: people[0][0], code: '*151#' }).send(), /^END USSD menus .* closed for planned maintenance/);
+  await f.request({ url: '/maintenance', body: { on: false, service: 'all', by: 'ops' } });
+  assert.match(await journey(dial(f.app, { msisdn: people[0][0], code: '*151#' }), ['1', people[1][0], '1', '1', PIN]), /^END Sent USD 1\.00/);
 });
 
 test('operators change the catalog as data: relabel, disable, refuse an unknown service; the menus follow', async (t) => {

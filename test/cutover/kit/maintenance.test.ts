@@ -123,6 +123,7 @@ test('routes map to the services customers know', () => {
 test('USSD shows the maintenance notice for a closed service and still serves balance enquiries', async () => {
   const http = await openHttp();
   try {
+    assert.equal((await http.request({ url: '/money/subscribers', body: { msisdn: '+263772000001', name: 'Rudo Moyo' } })).status, 201);
     await http.request({ url: '/maintenance', body: { on: true, service: 'airtime', until: UNTIL, by: 'ops' } });
     const dial = (text: string) => http.app.inject({
       method: 'POST', url: '/ussd', headers: { 'content-type': 'application/x-www-form-urlencoded' },

@@ -67,6 +67,10 @@ test('cash-out: reserved on the PIN, posted when the agent completes, commission
   assert.equal(balanceOf(f, agentFloatId(agent.id, 'USD')), 3000n);
   assert.equal(balanceOf(f, agentCommissionId(agent.id, 'USD')), 22n);
   assert.deepEqual(await f.money.completeCashOut({ agent: '40123', reference: 'co-1' }), done);
+  // The hold is not a line; the completed cash-out is, with its fee.
+  assert.deepEqual((await f.money.miniStatement({ msisdn: '0772123456', pin: PIN })).lines.map((l) => [l.kind, l.amount, l.fee, l.counterparty]), [
+    ['cash_out', '3000', '75', 'Mbare Agent (40123)'], ['bank_to_wallet', '10000', '0', 'First Bank (BANK1)'],
+  ]);
   const [message] = (await outbox(f)).filter((m) => m.id.startsWith('txn:co-1'));
   assert.match(message.text, /^Cash-out of USD 30\.00 at agent Mbare Agent \(40123\) .* Fee USD 0\.75\. New balance USD 69\.25\./);
   await assertProven(f);
@@ -173,6 +177,13 @@ test('reversal: new transfers undo every leg (fee included), both told; at most 
   assert.equal(balanceOf(f, systemId('fees', 'USD')), 0n);
   assert.equal((await f.money.transaction('p2p-1'))!.status, 'reversed');
   assert.equal((await outbox(f)).filter((m) => m.id.startsWith('txn:rev-1')).length, 2);
+  const statement = await f.money.miniStatement({ msisdn: '0772123456', pin: PIN });
+  assert.deepEqual(statement.lines.map((l) => [l.kind, l.direction, l.amount, l.fee]), [
+    ['reversal', 'credit', '1000', '0'], ['sent', 'debit', '1000', '20'], ['bank_to_wallet', 'credit', '5000', '0'],
+  ]);
+  assert.deepEqual((await f.money.miniStatement({ msisdn: '0712345678', pin: PIN })).lines.map((l) => [l.kind, l.direction, l.counterparty]), [
+    ['reversal', 'debit', 'p2p-1'], ['received', 'credit', '+263772…456'],
+  ]);
   // A retry of the same reversal answers it again; a second reversal is refused.
   assert.deepEqual(await f.money.reverse({ original: 'p2p-1', reason: 'sent to the wrong number', reference: 'rev-1' }), reversal);
   await assert.rejects(f.money.reverse({ original: 'p2p-1', reason: 'again', reference: 'rev-2' }), { code: 'transaction_already_reversed' });

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { hashVoucherPin, voucherDocument } from '../../../src/cutover/formats.js';
 import { airtimeId } from '../../../src/products/accounts.js';
 import { normalizeMsisdn } from '../../../src/products/msisdn.js';
 import { ALICE, BOB, DAY_NS, HOUR_NS, START_NS, airtimeOf, assertSound, documents, ledgerState, openPrepaid, refused, type Fixture } from './fixture.js';
@@ -186,5 +187,30 @@ test('legacy vouchers import with their PIN hashed: NEW redeemable, USED and EXP
   const redeemed = await f.prepaid.redeemVoucher({ msisdn: ALICE, pin: '1111222233334444' });
   assert.equal(redeemed.credited, '20000');
   assert.equal(redeemed.serial, 'L-1');
+  await assertSound(f.handle);
+});
+
+test('vouchers the migration wrote in its own format (legacy_vouchers) redeem once, by PIN, and are found by serial', async (t) => {
+  const f = await openPrepaid(t);
+  const expires_at = new Date(Number((START_NS + 10n * DAY_NS) / 1_000_000n)).toISOString();
+  const base = { face_value: '30000', currency: 'USD' as const, used_by: null, used_at: null, expires_at };
+  const migrated = voucherDocument({ ...base, serial: 'M-3', pin_hash: await hashVoucherPin('4444333322221111'), status: 'new', legacy: { table: 'voucher', id: '3' } });
+  await f.handle.writer.execute({
+    run: (ctx) => {
+      ctx.put(voucherDocument({ ...base, serial: 'M-1', pin_hash: null, status: 'used', used_by: '+263712345678', used_at: expires_at, legacy: { table: 'voucher', id: '1' } }));
+      ctx.put(voucherDocument({ ...base, serial: 'M-2', pin_hash: null, status: 'expired', legacy: { table: 'voucher', id: '2' } }));
+      ctx.put(migrated);
+    },
+  });
+  assert.equal((await f.prepaid.voucher('M-1')).state, 'used');
+  assert.equal((await f.prepaid.voucher('M-3')).state, 'new');
+  const redeemed = await f.prepaid.redeemVoucher({ msisdn: ALICE, pin: '4444333322221111' });
+  assert.deepEqual([redeemed.serial, redeemed.credited], ['M-3', '30000']);
+  await refused(f.prepaid.redeemVoucher({ msisdn: BOB, pin: '4444333322221111' }), 'voucher_used');
+  await f.reopen();
+  await refused(f.prepaid.redeemVoucher({ msisdn: BOB, pin: '4444333322221111' }), 'voucher_used');
+  const view = await f.prepaid.voucher('M-3');
+  assert.deepEqual([view.state, view.used_by], ['used', '+263772123456']);
+  assert.equal(await airtimeOf(f, ALICE), 30_000n);
   await assertSound(f.handle);
 });
