@@ -715,12 +715,10 @@ export class Importer {
         const walletTarget = bounded && legacy < 0n ? 0n : legacy;
         const overdraftTarget = bounded && legacy < 0n ? legacy : 0n;
         const user_data = `legacy drift of wallet ${wallet_id} (pass ${pass})`;
-        transfers.push(...this.moveTo(account, currency, walletTarget - walletNow, `mig:drift:${wallet_id}:${pass}`, MigrationCode.drift, legacySuspenseId(currency), user_data));
+        transfers.push(...adjust(account, walletTarget - walletNow, { id: `mig:drift:${wallet_id}:${pass}`, asset: currency, code: MigrationCode.drift, user_data }, legacySuspenseId(currency)));
         if (overdraftTarget !== overdraftNow) {
           overdrafts.push(overdraftAccount(account, currency));
-          const change = overdraftTarget - overdraftNow;
-          const base = { id: `mig:drift:${wallet_id}:${pass}:o`, asset: currency, code: MigrationCode.drift, user_data, amount: change < 0n ? -change : change };
-          transfers.push(change < 0n ? { ...base, debit_account_id: overdraft, credit_account_id: legacySuspenseId(currency) } : { ...base, debit_account_id: legacySuspenseId(currency), credit_account_id: overdraft });
+          transfers.push(...adjust(overdraft, overdraftTarget - overdraftNow, { id: `mig:drift:${wallet_id}:${pass}:o`, asset: currency, code: MigrationCode.drift, user_data }, legacySuspenseId(currency)));
         }
       }
       if (pass === 1 && legacy < 0n && owner_type !== 'BANK') {
@@ -865,6 +863,14 @@ export class Importer {
     });
     this.put(ctx, documents);
   }
+}
+
+/** The transfer that changes `account`'s balance by `change` (signed) against `counter`; none for zero. */
+function adjust(account: string, change: bigint, base: { id: string; asset: string; code: number; user_data: string }, counter: string): TransferInput[] {
+  if (change === 0n) return [];
+  return change > 0n
+    ? [{ ...base, debit_account_id: counter, credit_account_id: account, amount: change }]
+    : [{ ...base, debit_account_id: account, credit_account_id: counter, amount: -change }];
 }
 
 /** `mig:txn:<ref>` when the ref is a valid id; otherwise a hash of it, so any ref maps to one id. */

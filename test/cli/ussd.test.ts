@@ -11,7 +11,6 @@ import type { MoneyModule } from '../../src/products/money/module.js';
 
 const run = promisify(execFile);
 const MARI_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/mari.js');
-const PORT = 13071;
 
 async function tmux(...args: string[]): Promise<string> {
   return (await run('tmux', args)).stdout;
@@ -41,11 +40,11 @@ test('mari ussd in a terminal: menus, back, a confirmation with the fee and name
   await money.setPin({ msisdn: '+263772000301', pin: '2580' });
   await money.registerBank({ code: 'CBZ', name: 'CBZ Bank' });
   await money.bankToWallet({ bank: 'CBZ', to: '+263772000301', amount: 30_00n, currency: 'USD', reference: 'fund-tmux' });
-  await f.app.listen({ port: PORT, host: '127.0.0.1' });
+  const url = await f.app.listen({ port: 0, host: '127.0.0.1' });
 
   const name = `mari-ussd-test-${process.pid}`;
   await tmux('new-session', '-d', '-s', name, '-x', '100', '-y', '40',
-    `${process.execPath} ${MARI_BIN} ussd 0772000301 '*151#' --url http://127.0.0.1:${PORT}; echo "exit=$?"; sleep 30`);
+    `${process.execPath} ${MARI_BIN} ussd 0772000301 '*151#' --url ${url}; echo "exit=$?"; sleep 30`);
   t.after(() => tmux('kill-session', '-t', name).catch(() => undefined));
   const pane = `${name}:0.0`;
   await screenShows(pane, /Mobile Money\n1 Send Money[\s\S]*7 My Account/);
@@ -74,8 +73,8 @@ test('mari ussd reads typed-ahead answers from a pipe, for scripted demos; bad a
   const money = f.platform.module<MoneyModule>('money');
   await money.registerSubscriber({ msisdn: '+263772000311', name: 'Rudo Chikwanha', kyc_tier: 2, language: 'sn' });
   await money.setPin({ msisdn: '+263772000311', pin: '2580' });
-  await f.app.listen({ port: PORT + 1, host: '127.0.0.1' });
-  const child = execFile(process.execPath, [MARI_BIN, 'ussd', '+263772000311', '*151#', '--url', `http://127.0.0.1:${PORT + 1}`]);
+  const url = await f.app.listen({ port: 0, host: '127.0.0.1' });
+  const child = execFile(process.execPath, [MARI_BIN, 'ussd', '+263772000311', '*151#', '--url', url]);
   child.stdin!.end('7\n1\n2580\n');
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));

@@ -351,3 +351,36 @@ test('mobile money and prepaid serve migrated customers: the MD5 PIN works once 
     for (const module of [...platform.modules.values()].reverse()) await module.close?.();
   }
 });
+
+test('a negative legacy wallet arrives as is, reported, held on an overdraft, and cannot go further negative', async () => {
+  // The CSV export with one subscriber wallet changed to a negative balance behind the platform's back.
+  const dir = tempDir();
+  for (const file of fs.readdirSync(legacy.csvDir)) fs.copyFileSync(path.join(legacy.csvDir, file), path.join(dir, file));
+  const lines = fs.readFileSync(path.join(dir, 'wallet.csv'), 'utf8').split('\n');
+  const at = lines.findIndex((line) => /^\d+,SUBSCRIBER,\d+,USD,/.test(line));
+  const fields = lines[at].split(',');
+  fields[4] = '-12.34';
+  lines[at] = fields.join(',');
+  fs.writeFileSync(path.join(dir, 'wallet.csv'), lines.join('\n'));
+  const csv = openCsvSource(dir);
+  const other = await openLedger({ dataDir: tempDir() });
+  try {
+    const result = await new Importer({ source: csv, handle: other, as_of_local: CUTOVER_LOCAL }).run();
+    assert.equal(result.counters.negative_wallets, 1);
+    assert.deepEqual(result.counters.negative_total, { USD: '-12.34' });
+    const wallet = `wallet:sub.${fields[2]}:USD`;
+    const account = other.ledger.accounts.get(wallet)!;
+    const overdraft = other.ledger.accounts.get(`overdraft:${wallet}`)!;
+    assert.equal(account.credits_posted - account.debits_posted, 0n);
+    assert.equal(overdraft.credits_posted - overdraft.debits_posted, -1234n);
+    const [further] = await other.writer.createTransfers([{ id: 'test:spend', debit_account_id: wallet, credit_account_id: 'system:fees:USD', amount: 1n, asset: 'USD', code: 1 }]);
+    assert.equal(further, 'exceeds_credits');
+    const [beyond] = await other.writer.createTransfers([{ id: 'test:overpay', debit_account_id: 'system:legacy_suspense:USD', credit_account_id: `overdraft:${wallet}`, amount: 1235n, asset: 'USD', code: 1 }]);
+    assert.equal(beyond, 'exceeds_debits', 'a debt is paid back to zero, never past it');
+    const report = await reconcile({ source: csv, handle: other });
+    assert.equal(report.ok, true, JSON.stringify(report.discrepancies));
+  } finally {
+    await other.close();
+    await csv.close();
+  }
+});

@@ -12,6 +12,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { verifyJournal } from '../../src/ledger/verify.js';
 import { openLedger, type LedgerHandle } from '../../src/store/open.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
+import { dropDatabase, freshDatabase } from './postgres.js';
 
 export interface Answer {
   status: number;
@@ -49,7 +50,9 @@ export interface HttpFixture {
 export async function openHttp(options: { config?: Partial<Config>; logger?: boolean | object; clock?: () => bigint } = {}): Promise<HttpFixture> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mari-'));
   const config = loadConfig({}, { data_dir: dir, ...options.config });
-  const handle = await openLedger({ dataDir: dir, clock: options.clock });
+  // MARI_TEST_STORE=postgres runs the fixture on a fresh PostgreSQL database (dropped at close).
+  const database = process.env.MARI_TEST_STORE === 'postgres' ? await freshDatabase(undefined) : undefined;
+  const handle = await openLedger({ dataDir: dir, store: database, clock: options.clock });
   const platform = await openPlatform(handle, config);
   const keys = KeyStore.open(config);
   const operator = keys.create('operator', 'test operator');
@@ -62,6 +65,7 @@ export async function openHttp(options: { config?: Partial<Config>; logger?: boo
       await app.close();
       await platform.close();
       fs.rmSync(dir, { recursive: true, force: true });
+      if (database) await dropDatabase(new URL(database).pathname.slice(1));
     },
   };
   return fixture;
@@ -97,9 +101,9 @@ export function assertJournalOk(handle: LedgerHandle): void {
   assert.equal(report.ok, true, JSON.stringify(report.failure));
 }
 
-/** The HTTP fixture runs on SQLite, whose journal can be read synchronously. */
+/** These checks read the journal synchronously, which only SQLite allows (PostgreSQL: await store.verify()). */
 function sqliteStore(handle: LedgerHandle): SqliteStore {
-  assert.ok(handle.store instanceof SqliteStore, 'the HTTP fixture runs on SQLite');
+  assert.ok(handle.store instanceof SqliteStore, 'this check reads the journal synchronously: SQLite only');
   return handle.store;
 }
 

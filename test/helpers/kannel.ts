@@ -36,6 +36,10 @@ export interface Kannel {
 export async function startKannel(options: { base_port: number }): Promise<Kannel> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mari-kannel-'));
   const [admin, smsboxPort, smscPort, sendsmsPort] = [0, 1, 2, 3].map((i) => options.base_port + i);
+  for (const port of [admin, smsboxPort, smscPort, sendsmsPort]) {
+    // A Kannel left from an interrupted run would answer in place of this one.
+    if (await canConnect(port)) throw new Error(`port ${port} is already in use (a Kannel left from an earlier run?)`);
+  }
   const username = 'mari';
   const password = 'kannel-test-secret';
   const conf = path.join(dir, 'kannel.conf');
@@ -100,8 +104,23 @@ concatenation = true
       bearerbox.kill('SIGCONT');
     },
     async startSmsbox() {
-      smsbox = run(SMSBOX, [conf], 'smsbox');
-      await waitForPort(sendsmsPort);
+      // The old smsbox's port may still be held for a moment (connections closing): smsbox then
+      // exits at once, so it is started again until it listens.
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const child = run(SMSBOX, [conf], 'smsbox');
+        smsbox = child;
+        const exited = new Promise<'exited'>((resolve) => child.once('exit', () => resolve('exited')));
+        const listening = waitForPort(sendsmsPort, 5_000).then(() => 'listening' as const, () => 'silent' as const);
+        const outcome = await Promise.race([exited, listening]);
+        if (outcome === 'listening') return;
+        if (outcome === 'silent') await kill(child);
+        if (Date.now() > deadline) {
+          const log = fs.readFileSync(path.join(dir, 'smsbox.out'), 'utf8').split('\n').slice(-10).join('\n');
+          throw new Error(`smsbox did not listen on ${sendsmsPort} again:\n${log}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
     },
     async stop() {
       bearerbox.kill('SIGCONT');

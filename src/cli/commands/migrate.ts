@@ -71,7 +71,7 @@ function printSummary(s: ImportSummary): void {
   console.log(`  history:          ${c.failed_rows} FAILED rows (moved nothing), ${c.duplicate_refs} duplicate refs booked once, ${c.ref_conflicts} conflicting refs, ${c.replay_refused} refused, ${c.out_of_order_rows} out of time order`);
   console.log(`  drift:            ${c.drifted_wallets} wallets, ${JSON.stringify(c.drift_total)} booked against legacy suspense`);
   console.log(`  negative wallets: ${c.negative_wallets} ${JSON.stringify(c.negative_total)} (held as overdraft, cannot go further negative)`);
-  console.log(`  closed with money:${c.closed_with_balance}`);
+  console.log(`  closed, with money: ${c.closed_with_balance} subscribers (imported: the money is theirs)`);
   console.log(`  buckets:          ${c.buckets_imported} imported ${JSON.stringify(c.bucket_totals)}; ${c.expired_buckets} expired not made usable ${JSON.stringify(c.expired_totals)}; ${c.held_buckets} held (number registered twice)`);
   console.log(`  vouchers:         ${c.vouchers_redeemable} redeemable (PIN hashed), ${c.vouchers_used} used, ${c.vouchers_expired} expired`);
   console.log(`  pins:             ${c.pins_carried} MD5 hashes carried (upgraded at next entry), ${c.pins_missing} missing; names with accents ${c.names_non_ascii}`);

@@ -5,7 +5,7 @@ import type { ModuleFactory, ProductModule } from '../../platform.js';
 import { MoneyModule } from './module.js';
 import { DEFAULT_TARIFF_FILE, Tariff } from './tariff.js';
 
-export { MoneyModule } from './module.js';
+export { MoneyModule, partyAccounts } from './module.js';
 export { legacyPinDocument } from './pins.js';
 export type { MoneyTransaction } from './records.js';
 

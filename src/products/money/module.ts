@@ -193,7 +193,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
           id: `sub-${newId()}`, kind: 'subscriber', name, status: 'active', msisdn, kyc_tier, language, code: null, legacy: null,
           created_at: this.clock().toISOString(),
         };
-        this.createParty(ctx, party, CURRENCIES.map((c) => ({ id: walletId(party.id, c), asset: c, code: AccountCode.subscriber_wallet, flags: AccountFlag.debits_must_not_exceed_credits })));
+        this.createParty(ctx, party, partyAccounts(party));
         return party;
       },
     });
@@ -201,24 +201,20 @@ export class MoneyModule implements ProductModule, WalletDirectory {
 
   /** An agent with a float and a commission account per currency. */
   async registerAgent(input: NewBusiness): Promise<Party> {
-    return this.registerBusiness('agent', input, (id) => CURRENCIES.flatMap((c) => [
-      { id: agentFloatId(id, c), asset: c, code: AccountCode.agent_float, flags: AccountFlag.debits_must_not_exceed_credits },
-      { id: agentCommissionId(id, c), asset: c, code: AccountCode.agent_commission, flags: AccountFlag.debits_must_not_exceed_credits },
-    ]));
+    return this.registerBusiness('agent', input);
   }
 
   /** A merchant with a till per currency, paid by its short code. */
   async registerMerchant(input: NewBusiness): Promise<Party> {
-    return this.registerBusiness('merchant', input, (id) => CURRENCIES.map((c) => (
-      { id: merchantTillId(id, c), asset: c, code: AccountCode.merchant_till, flags: AccountFlag.debits_must_not_exceed_credits })));
+    return this.registerBusiness('merchant', input);
   }
 
   /** A bank with a settlement (trust) account per currency. Unbounded: its debit balance is the e-money issued against the trust. */
   async registerBank(input: NewBusiness): Promise<Party> {
-    return this.registerBusiness('bank', input, (id) => CURRENCIES.map((c) => ({ id: bankSettlementId(id, c), asset: c, code: AccountCode.bank_settlement })));
+    return this.registerBusiness('bank', input);
   }
 
-  private async registerBusiness(kind: PartyKind, input: NewBusiness, accounts: (id: string) => AccountInput[]): Promise<Party> {
+  private async registerBusiness(kind: PartyKind, input: NewBusiness): Promise<Party> {
     if (typeof input.code !== 'string' || !CODE_PATTERN.test(input.code)) throw new RequestError('invalid_request', { field: 'code', rule: '2 to 16 letters or digits' });
     const name = checkName(input.name);
     const msisdn = input.msisdn === undefined || input.msisdn === null ? null : requireMsisdn(input.msisdn);
@@ -233,7 +229,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
           id: `${kind}-${input.code}`, kind, name, status: 'active', msisdn, kyc_tier: 2, language: 'en', code: input.code, legacy: null,
           created_at: this.clock().toISOString(),
         };
-        this.createParty(ctx, party, accounts(party.id));
+        this.createParty(ctx, party, partyAccounts(party));
         return party;
       },
     });
@@ -1038,6 +1034,26 @@ export class MoneyModule implements ProductModule, WalletDirectory {
     });
     // One message per transaction and recipient: a retry or a replay queues nothing twice.
     queueMessage(ctx, { id: `txn:${tx.reference}:${options.key ?? normalizeMsisdn(options.msisdn)!.slice(1)}`, msisdn: options.msisdn, text, language: options.language, kind: 'transaction' }, options.now);
+  }
+}
+
+/**
+ * The ledger accounts a party holds, exactly as mobile money creates them with the party (the
+ * migration creates the same, so a later create answers `exists`): a wallet per currency for a
+ * subscriber (never below zero), float and commission for an agent, a till for a merchant, and a
+ * settlement (trust) account for a bank, unbounded because its debit balance is the e-money issued.
+ */
+export function partyAccounts(party: Pick<Party, 'id' | 'kind'>): AccountInput[] {
+  const bounded = AccountFlag.debits_must_not_exceed_credits;
+  switch (party.kind) {
+    case 'subscriber': return CURRENCIES.map((c) => ({ id: walletId(party.id, c), asset: c, code: AccountCode.subscriber_wallet, flags: bounded }));
+    case 'agent': return CURRENCIES.flatMap((c) => [
+      { id: agentFloatId(party.id, c), asset: c, code: AccountCode.agent_float, flags: bounded },
+      { id: agentCommissionId(party.id, c), asset: c, code: AccountCode.agent_commission, flags: bounded },
+    ]);
+    case 'merchant': return CURRENCIES.map((c) => ({ id: merchantTillId(party.id, c), asset: c, code: AccountCode.merchant_till, flags: bounded }));
+    case 'bank': return CURRENCIES.map((c) => ({ id: bankSettlementId(party.id, c), asset: c, code: AccountCode.bank_settlement }));
+    case 'system': return [];
   }
 }
 

@@ -9,6 +9,8 @@ import crypto from 'node:crypto';
 import { RequestError } from '../../errors/registry.js';
 import { ExpiryHeap } from '../../ledger/heap.js';
 import { available, TransferFlag } from '../../ledger/types.js';
+import type { Ledger } from '../../ledger/ledger.js';
+import type { Transfer } from '../../ledger/types.js';
 import type { Store } from '../../store/store.js';
 import type { CommandContext } from '../../store/writer.js';
 import { CURRENCIES, airtimeId } from '../accounts.js';
@@ -128,7 +130,14 @@ export class Charging {
     private readonly options: ChargingOptions,
   ) {}
 
-  async load(store: Store): Promise<void> {
+  /**
+   * Sessions from their documents, brought up to date from their live reservations: an update
+   * whose grant has parts writes no document (its pending transfers carry what a restart needs:
+   * their ids name the session and request number, their user_data the units, final-unit flag
+   * and units committed), so the ledger is the session's journal between documents.
+   */
+  async load(store: Store, ledger: Pick<Ledger, 'pending' | 'accounts'>): Promise<void> {
+    const live = livePartsBySession(ledger.pending);
     for await (const doc of store.documents(SESSIONS)) {
       const json = JSON.parse(doc.value) as SessionDocument;
       const session: Session = {
@@ -141,6 +150,8 @@ export class Charging {
         session_id: session.session_id, request_number: session.request_number, service: session.service, granted_units, validity_s, final_unit, used_units,
         reserved_from: session.parts.map((part) => ({ account_id: part.account_id, units: part.units.toString() })),
       };
+      const newer = live.get(`cc:${session.key}:${session.epoch}`);
+      if (newer && newer.request_number > session.request_number) catchUp(session, newer);
       this.sessions.set(session.session_id, session);
       this.timers.push({ expires_at: session.expires_at, pending_id: session.session_id });
     }
@@ -175,8 +186,8 @@ export class Charging {
       session_id: request.session_id, key: sessionKey(request.session_id), epoch: now.toString(36), msisdn: request.msisdn, service: request.service, request_number: request.request_number,
       parts: [], expires_at: 0n, used_total: 0n, last: undefined as unknown as ChargingAnswer, closed: false,
     };
-    this.reserve(ctx, session, plan, now);
-    return this.answer(ctx, session, { requested, used: 0n, granted: plan.granted, final: plan.granted < requested });
+    this.reserve(ctx, session, plan, now, { used: 0n, final: plan.granted < requested });
+    return this.answer(ctx, session, { requested, used: 0n, granted: plan.granted, final: plan.granted < requested, initial: true });
   }
 
   /** CCR-Update: commits the used units, replaces the grant with a new one (possibly smaller, possibly none). */
@@ -189,8 +200,8 @@ export class Charging {
     const requested = this.quota(session.service, request.requested_units);
     const plan = this.plan(ctx, { msisdn: session.msisdn, service: session.service, requested, now });
     session.request_number = request.request_number;
-    this.reserve(ctx, session, plan, now);
-    return this.answer(ctx, session, { requested, used, granted: plan.granted, final: plan.granted < requested });
+    this.reserve(ctx, session, plan, now, { used, final: plan.granted < requested });
+    return this.answer(ctx, session, { requested, used, granted: plan.granted, final: plan.granted < requested, initial: false });
   }
 
   /** CCR-Terminate: commits the final usage and releases the rest. */
@@ -204,7 +215,7 @@ export class Charging {
     session.parts = [];
     session.closed = true;
     session.expires_at = now + BigInt(this.options.closed_keep_s) * NS_PER_S;
-    const answer = this.answer(ctx, session, { requested: 0n, used, granted: 0n, final: true });
+    const answer = this.answer(ctx, session, { requested: 0n, used, granted: 0n, final: true, initial: false });
     ctx.put({ collection: SESSIONS, key: session.key, value: null });
     return answer;
   }
@@ -286,7 +297,7 @@ export class Charging {
   }
 
   /** Writes the plan's pending transfers; every check was done before. */
-  private reserve(ctx: CommandContext, session: Session, plan: ReturnType<Charging['plan']>, now: bigint): void {
+  private reserve(ctx: CommandContext, session: Session, plan: ReturnType<Charging['plan']>, now: bigint, answer: { used: bigint; final: boolean }): void {
     session.parts = plan.parts.map((part, index) => ({ ...part, id: `cc:${session.key}:${session.epoch}:${session.request_number}:${index}` }));
     if (session.parts.length > 0) {
       const events = session.parts.map((part) => {
@@ -294,6 +305,7 @@ export class Charging {
         return {
           id: part.id, debit_account_id: part.account_id, credit_account_id: ensureSystem(ctx, SYSTEM.usage, unitAsset),
           amount: part.units * part.rate, asset: unitAsset, code: TransferCode.usage, flags: TransferFlag.pending, timeout: Number(plan.timeout_s),
+          user_data: `u=${part.units};f=${answer.final ? 1 : 0};c=${answer.used}`,
         };
       });
       const results = ctx.createTransfers(events);
@@ -357,7 +369,7 @@ export class Charging {
     session.parts = [];
   }
 
-  private answer(ctx: CommandContext, session: Session, input: { requested: bigint; used: bigint; granted: bigint; final: boolean }): ChargingAnswer {
+  private answer(ctx: CommandContext, session: Session, input: { requested: bigint; used: bigint; granted: bigint; final: boolean; initial: boolean }): ChargingAnswer {
     const now = ctx.ledger.now();
     const answer: ChargingAnswer = {
       session_id: session.session_id, request_number: session.request_number, service: session.service,
@@ -367,7 +379,11 @@ export class Charging {
       reserved_from: session.parts.map((part) => ({ account_id: part.account_id, units: part.units.toString() })),
     };
     session.last = answer;
-    if (!session.closed) ctx.put({ collection: SESSIONS, key: session.key, value: JSON.stringify(sessionDocument(session)) });
+    // An update with a grant is journaled by its reservations (see load); the document is written
+    // when the session opens and when a grant has no parts left to carry the state.
+    if (!session.closed && (input.initial || session.parts.length === 0)) {
+      ctx.put({ collection: SESSIONS, key: session.key, value: JSON.stringify(sessionDocument(session)) });
+    }
     return answer;
   }
 
@@ -401,5 +417,44 @@ function sessionDocument(session: Session): SessionDocument {
     parts: session.parts.map((part) => [part.id, part.account_id, part.units.toString(), part.rate.toString()]),
     expires_at: session.expires_at.toString(), used_total: session.used_total.toString(),
     last: [session.last.granted_units, session.last.validity_s, session.last.final_unit, session.last.used_units],
+  };
+}
+
+interface LiveGrant {
+  request_number: number;
+  parts: { index: number; transfer: Transfer }[];
+}
+
+/** The newest live reservation of each session, by `cc:<key>:<epoch>`, from the ledger's pending transfers. */
+function livePartsBySession(pending: ReadonlyMap<string, Transfer>): Map<string, LiveGrant> {
+  const out = new Map<string, LiveGrant>();
+  for (const transfer of pending.values()) {
+    const match = /^(cc:[^:]+:[^:]+):(\d+):(\d+)$/.exec(transfer.id);
+    if (!match) continue;
+    const request_number = Number(match[2]);
+    const grant = out.get(match[1]);
+    if (!grant || grant.request_number < request_number) out.set(match[1], { request_number, parts: [{ index: Number(match[3]), transfer }] });
+    else if (grant.request_number === request_number) grant.parts.push({ index: Number(match[3]), transfer });
+  }
+  return out;
+}
+
+/** Brings a session to the grant its live reservations record (the user_data written by reserve). */
+function catchUp(session: Session, grant: LiveGrant): void {
+  grant.parts.sort((a, b) => a.index - b.index);
+  const fields = (transfer: Transfer) => Object.fromEntries((transfer.user_data ?? '').split(';').map((pair) => pair.split('=')));
+  session.request_number = grant.request_number;
+  session.parts = grant.parts.map(({ transfer }) => {
+    const units = BigInt(fields(transfer).u);
+    assert.ok(units > 0n && transfer.amount % units === 0n, `reservation ${transfer.id} records its units`);
+    return { id: transfer.id, account_id: transfer.debit_account_id, units, rate: transfer.amount / units };
+  });
+  const first = fields(grant.parts[0].transfer);
+  session.expires_at = grant.parts[0].transfer.timestamp + BigInt(grant.parts[0].transfer.timeout) * NS_PER_S;
+  session.last = {
+    session_id: session.session_id, request_number: session.request_number, service: session.service,
+    granted_units: session.parts.reduce((sum, part) => sum + part.units, 0n).toString(), validity_s: session.last.validity_s,
+    final_unit: first.f === '1', used_units: first.c,
+    reserved_from: session.parts.map((part) => ({ account_id: part.account_id, units: part.units.toString() })),
   };
 }

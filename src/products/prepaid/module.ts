@@ -103,7 +103,7 @@ export class PrepaidModule implements ProductModule {
   /** Loads catalog, lots, sessions and voucher tries from the documents, then starts the expiry timer. */
   async start(): Promise<this> {
     await this.bundles.load(this.handle.store);
-    await this.charging.load(this.handle.store);
+    await this.charging.load(this.handle.store, this.handle.ledger);
     await this.vouchers.load();
     if (this.options.timer) this.tick();
     return this;

@@ -270,7 +270,12 @@ export class Vouchers {
     found ??= await this.findMigrated(pin);
     if (!found) return this.refuseWrongPin(msisdn);
     const transfer_id = `voucher:${found.serial}`;
-    return this.handle.writer.execute({ ids: [transfer_id], run: (ctx) => this.credit(ctx, { msisdn, serial: found.serial, fallback: found, transfer_id }) });
+    const serial = found.serial;
+    const result = await this.handle.writer.execute({ ids: [transfer_id], run: (ctx) => this.credit(ctx, { msisdn, serial, fallback: found!, transfer_id }) });
+    // Committed: the store says used now, and the ledger's transfer refuses any redemption still in
+    // flight, so memory need not hold every voucher ever redeemed (blocked ones it keeps).
+    if (this.changed.get(serial)?.state === 'used') this.changed.delete(serial);
+    return result;
   }
 
   private credit(ctx: CommandContext, input: { msisdn: Msisdn; serial: string; fallback: VoucherDocument; transfer_id: string }): RedeemResult {

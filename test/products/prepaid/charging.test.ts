@@ -212,7 +212,16 @@ test('an open session survives a restart: its reservation and request number com
   assert.deepEqual(await f.prepaid.chargingInitial({ session_id: 'r', request_number: 0, msisdn: ALICE, service: 'voice' }), first);
   const update = await f.prepaid.chargingUpdate({ session_id: 'r', request_number: 1, used_units: 60n });
   assert.equal(update.used_units, '60');
-  await f.prepaid.chargingTerminate({ session_id: 'r', request_number: 2, used_units: 5n });
-  assert.equal(await airtimeOf(f, ALICE), 10_000n - 65n * 20n);
+  // An update with a grant writes no document: after a restart its reservation says where the session is.
+  await f.prepaid.chargingUpdate({ session_id: 'r', request_number: 2, used_units: 60n, requested_units: 40n });
+  const third = await f.prepaid.chargingUpdate({ session_id: 'r', request_number: 3, used_units: 40n, requested_units: 30n });
+  await f.reopen();
+  const retried = await f.prepaid.chargingUpdate({ session_id: 'r', request_number: 3, used_units: 40n, requested_units: 30n });
+  assert.deepEqual({ ...retried, validity_s: 0 }, { ...third, validity_s: 0 });
+  await refused(f.prepaid.chargingUpdate({ session_id: 'r', request_number: 2, used_units: 1n }), 'charging_request_out_of_order');
+  await f.prepaid.chargingTerminate({ session_id: 'r', request_number: 4, used_units: 5n });
+  assert.equal(await airtimeOf(f, ALICE), 10_000n - 165n * 20n);
+  const account = f.handle.ledger.accounts.get(airtimeId(alice))!;
+  assert.equal(account.debits_pending, 0n);
   await assertSound(f.handle);
 });

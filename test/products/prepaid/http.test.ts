@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { test } from 'node:test';
 import { PREPAID_ERRORS } from '../../../src/errors/prepaid.js';
+import type { PrepaidModule } from '../../../src/products/prepaid/module.js';
 import { assertJournalOk, ledgerState, openHttp } from '../../helpers/http.js';
 
 test('every prepaid error code is answered by a route that lists it in /openapi.json, with its status and message', async (t) => {
@@ -96,4 +97,32 @@ test('prepaid writes need an operator key; bad bodies are invalid_request; refus
   const bucket = await http.request({ url: '/prepaid/buckets/import', body: { id: 'x y', msisdn: '0772123456', kind: 'airtime', amount: '1' } });
   assert.deepEqual([bucket.status, bucket.body.code], [400, 'legacy_bucket_invalid']);
   assert.equal(ledgerState(http.handle).records, before.records);
+});
+
+test('with mobile money on the platform: airtime bought from the wallet is what prepaid charges, and a bundle can be paid from the wallet with the PIN', async (t) => {
+  const http = await openHttp();
+  t.after(() => http.close());
+  const post = (url: string, body: unknown) => http.request({ url, body });
+  assert.equal((await post('/money/subscribers', { msisdn: '0772123456', name: 'Alice Moyo', kyc_tier: 2 })).status, 201);
+  assert.equal((await post('/money/pin', { msisdn: '0772123456', pin: '2580' })).status, 200);
+  assert.equal((await post('/money/banks', { code: 'CBZ', name: 'CBZ Bank' })).status, 201);
+  assert.equal((await post('/money/bank-to-wallet', { reference: 'fund-1', bank: 'CBZ', to: '0772123456', amount: '5000', currency: 'USD' })).status, 200);
+  const airtime = await post('/money/airtime', { reference: 'air-1', from: '0772123456', amount: '100', currency: 'USD', pin: '2580' });
+  assert.equal(airtime.status, 200, JSON.stringify(airtime.body));
+  const balances = await http.request({ url: '/prepaid/lines/0772123456/balances' });
+  assert.equal(balances.body.airtime[0].available, '10000');
+  const call = await post('/prepaid/charging/initial', { session_id: 'call-1', request_number: 0, msisdn: '0772123456', service: 'voice', requested_units: '60' });
+  assert.equal(call.body.granted_units, '60');
+  await post('/prepaid/charging/terminate', { session_id: 'call-1', request_number: 1, used_units: '30' });
+  assert.equal((await http.request({ url: '/prepaid/lines/0772123456/balances' })).body.airtime[0].available, String(10_000 - 30 * 20));
+
+  assert.equal((await post('/prepaid/bundles', { code: 'D100', name: '100MB', service: 'data', price: '50', currency: 'USD', units: '102400', validity_s: 86_400 })).status, 200);
+  const prepaid = http.platform.module<PrepaidModule>('prepaid');
+  const bought = await prepaid.buyBundle({ msisdn: '0772123456', bundle_code: 'D100', pay_from: 'wallet', reference: 'w-1', pin: '2580' });
+  assert.equal(bought.paid.asset, 'USD');
+  assert.equal(bought.paid.amount, '50');
+  await assert.rejects(prepaid.buyBundle({ msisdn: '0772123456', bundle_code: 'D100', pay_from: 'wallet', reference: 'w-2', pin: '0000' }), (e: { code?: string }) => e.code === 'pin_wrong');
+  const wallet = http.handle.ledger.accounts.get(bought.paid.account_id)!;
+  assert.equal(wallet.credits_posted - wallet.debits_posted, 5_000n - 100n - 50n);
+  assertJournalOk(http.handle);
 });
