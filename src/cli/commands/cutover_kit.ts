@@ -3,7 +3,7 @@
 // the work and persists it; plan-window reads the legacy database directly.
 import fs from 'node:fs';
 import os from 'node:os';
-import { harareText, durationText } from '../../cutover/kit/local_time.js';
+import { harareText, durationText } from '../../time.js';
 import { openLegacyDb } from '../../cutover/kit/legacy_db.js';
 import { customersAffected, hourCounts, parseDuration, quietestWindows, svgChart, terminalChart, weekProfile } from '../../cutover/kit/plan.js';
 import { rehearse as runRehearsal } from '../../cutover/kit/rehearse.js';

@@ -4,7 +4,7 @@
 import { Importer, IMPORT_WRITER } from '../import.js';
 import { openLegacySource } from '../open.js';
 import { reconcile } from '../reconcile.js';
-import { msToHarareLocal } from '../harare.js';
+import { msToHarareLocal } from '../../time.js';
 import { openLedger } from '../../store/open.js';
 import { redactUrl } from './legacy_db.js';
 

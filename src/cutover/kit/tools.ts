@@ -1,7 +1,7 @@
 // The reconcile gate of the runbook, over the migration's reconcile (issue 7), judged as of now.
 import { openLegacySource } from '../open.js';
 import { reconcile } from '../reconcile.js';
-import { msToHarareLocal } from '../harare.js';
+import { msToHarareLocal } from '../../time.js';
 import type { LedgerHandle } from '../../store/open.js';
 import type { GateResult } from './runbook.js';
 

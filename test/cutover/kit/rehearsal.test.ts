@@ -16,7 +16,7 @@ import { MODULES } from '../../../src/platform.js';
 import { AccountCode } from '../../../src/products/accounts.js';
 import { openLedger } from '../../../src/store/open.js';
 import { createLegacyDatabase, type LegacyDatabase } from '../../helpers/legacy.js';
-import { msToHarareLocal } from '../../../src/cutover/harare.js';
+import { msToHarareLocal } from '../../../src/time.js';
 import { FAILING_PREFIX, kannelInstalled, startKannel, type Kannel } from '../../helpers/kannel.js';
 import { openKit, type KitFixture } from './fixture.js';
 
