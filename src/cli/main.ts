@@ -7,8 +7,9 @@ import { serve } from './commands/serve.js';
 import { verify } from './commands/verify.js';
 import { ussd } from './commands/ussd.js';
 import { cutover, incident, maintenance, notify, parity, planWindow, rehearse } from './commands/cutover_kit.js';
+import { shadow } from './commands/shadow.js';
 
-const commands: readonly Command[] = [serve, verify, keys, ussd, migrate, reconcileCommand, maintenance, incident, cutover, notify, parity, planWindow, rehearse];
+const commands: readonly Command[] = [serve, verify, keys, ussd, migrate, reconcileCommand, maintenance, incident, cutover, notify, parity, planWindow, rehearse, shadow];
 
 function usage(): string {
   return `mari — a mobile money and prepaid ledger whose balances can be proven

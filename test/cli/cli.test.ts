@@ -26,7 +26,7 @@ test('every command answers --help with its usage and exits 0', () => {
   const top = mari(['--help']);
   assert.equal(top.status, 0);
   const commands = [...top.stdout.matchAll(/^ {2}([\w-]+) {2,}/gm)].map((m) => m[1]);
-  assert.deepEqual(commands.sort(), ['keys', 'migrate', 'reconcile', 'serve', 'verify', 'maintenance', 'incident', 'cutover', 'notify', 'parity', 'plan-window', 'ussd', 'rehearse'].sort());
+  assert.deepEqual(commands.sort(), ['keys', 'migrate', 'reconcile', 'serve', 'verify', 'maintenance', 'incident', 'cutover', 'notify', 'parity', 'plan-window', 'ussd', 'rehearse', 'shadow'].sort());
   for (const command of commands) {
     const help = mari([command, '--help']);
     assert.equal(help.status, 0, command);

@@ -1,0 +1,357 @@
+// Shadow replay (issue 8): a window of real legacy traffic (txn_log, in txn_id order) replayed
+// against a scratch copy of mari, transaction by transaction, comparing outcome, fee and the
+// debit wallet's balance after. The scratch copy is the real migration with legacy as it stood
+// at the window's start; each row goes through the mobile money service API, so what differs is
+// what customers would see differ. Differences are grouped by cause; declared ones apart.
+import fs from 'node:fs';
+import { Importer, IMPORT_WRITER, type Phase } from '../import.js';
+import { openLegacySource } from '../open.js';
+import type { LegacySource, Row } from '../source.js';
+import { LEGACY_ACCOUNTS, type LegacyWalletRecord, type RangeDocument } from '../formats.js';
+import { formatDecimal, parseDecimal } from '../decimal.js';
+import { openLedger } from '../../store/open.js';
+import { openPlatform, type ModuleFactory } from '../../platform.js';
+import type { Config } from '../../config.js';
+import { MoneyModule, type MoneyTransaction } from '../../products/money/index.js';
+import { DEFAULT_TARIFF_FILE, Tariff } from '../../products/money/tariff.js';
+import { RequestError } from '../../errors/registry.js';
+import { harareLocalToMs } from '../../time.js';
+import { openLegacyDb, redactUrl } from './legacy_db.js';
+
+/** The PIN the scratch copy gives each payer (legacy PINs are only MD5 hashes; see resetPin). */
+const SHADOW_PIN = '7392';
+const EXAMPLES_PER_CAUSE = 5;
+
+export interface Expectation {
+  cause: string;
+  /** The legacy txn_type it applies to (P2P, CASHOUT…); every type when absent. */
+  service?: string;
+  reason: string;
+}
+
+export interface ShadowDifference {
+  txn_id: string;
+  ref: string;
+  service: string;
+  cause: string;
+  legacy: { status: string; fee: string; balance_after: string | null };
+  mari: { ok: boolean; code?: string; fee: string | null; balance_after: string | null };
+}
+
+export interface ShadowGroup {
+  cause: string;
+  count: number;
+  /** Count per legacy txn_type. */
+  services: Record<string, number>;
+  examples: ShadowDifference[];
+  /** The declared reason, for expected groups. */
+  reason?: string;
+}
+
+export interface ShadowReport {
+  source: string;
+  since: string;
+  until: string | null;
+  rows: number;
+  replayed: number;
+  /** Rows mari has no service for on their own (COMMISSION: mari books it inside cash in/out). */
+  skipped: Record<string, number>;
+  same: number;
+  differences: ShadowGroup[];
+  expected: ShadowGroup[];
+  ok: boolean;
+}
+
+type TxnRow = { txn_id: string; ref: string; txn_type: string; debit_wallet: string; credit_wallet: string; amount: string; fee: string; currency: string; status: string; channel: string; orig_ref: string | null; created_at: string };
+
+/**
+ * The legacy source as it stood at `before` (Harare local): txn_log rows before it only, and no
+ * drift phase (the live wallet balances are of now, not of then; the as-of balance is the
+ * snapshot plus the history before it, which the opening and history phases book).
+ */
+export function sourceAsOf(source: LegacySource, before: string, phase: () => Phase | undefined): LegacySource {
+  return {
+    description: `${source.description} (as of ${before})`,
+    count: (table) => source.count(table),
+    checksums: (compared, width) => source.checksums(compared, width),
+    rowsInRanges: (table, ranges, width) => source.rowsInRanges(table, ranges, width),
+    rowsByKeys: (table, keys) => source.rowsByKeys(table, keys),
+    sums: (query) => source.sums(query),
+    batches(table, options) {
+      if (table === 'wallet' && phase() === 'drift') return (async function* () {})();
+      const inner = source.batches(table, options);
+      if (table !== 'txn_log') return inner;
+      return (async function* () {
+        for await (const rows of inner) {
+          const kept = rows.filter((row: Row) => (row[11] ?? '') < before);
+          if (kept.length > 0) yield kept;
+        }
+      })();
+    },
+    close: () => source.close(),
+  };
+}
+
+function checkLocal(text: string, what: string): string {
+  if (harareLocalToMs(text) === undefined) throw new Error(`${what}: '${text}' is not a Harare local date-time (YYYY-MM-DD HH:MM:SS)`);
+  return text;
+}
+
+export function loadExpectations(file: string): Expectation[] {
+  const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+  if (!Array.isArray(parsed) || !parsed.every((e) => e && typeof e.cause === 'string' && typeof e.reason === 'string' && (e.service === undefined || typeof e.service === 'string'))) {
+    throw new Error(`${file}: expected a JSON array of {"cause", "service"?, "reason"}`);
+  }
+  return parsed as Expectation[];
+}
+
+/** A refusal code as a cause: the families an operator reads together. */
+export function causeOfRefusal(code: string): string {
+  if (code === 'insufficient_funds' || code === 'insufficient_float' || code === 'reversal_insufficient_funds') return 'insufficient_funds';
+  if (code.startsWith('exceeds_')) return 'limit_differs';
+  if (/_not_found$/.test(code)) return 'unknown_party';
+  if (/_unavailable$|_suspended$|_closed$/.test(code)) return 'party_unavailable';
+  if (code.startsWith('pin_')) return 'pin_refused';
+  return `refused_${code}`;
+}
+
+const netOf = (account: { credits_posted: bigint; debits_posted: bigint } | undefined) => (account ? account.credits_posted - account.debits_posted : 0n);
+const money = (units: bigint | null) => (units === null ? null : formatDecimal(units, 2));
+
+/** A legacy row the shadow cannot put to mari at all (a wallet the migration did not map, a type mari has no service for). */
+class Unreplayable extends Error {
+  constructor(readonly kind: string) {
+    super(kind);
+  }
+}
+
+export async function shadow(options: {
+  from: string; since: string; until?: string; data_dir: string; config: Readonly<Config>; expect?: readonly Expectation[];
+  onProgress?: (done: number, total: number) => void;
+}): Promise<ShadowReport> {
+  const since = checkLocal(options.since, '--since');
+  const until = options.until === undefined ? null : checkLocal(options.until, '--until');
+  // 1. The scratch copy: the migration with legacy as of the window's start.
+  let phase: Phase | undefined;
+  const raw = await openLegacySource({ from: options.from });
+  const handle = await openLedger({ dataDir: options.data_dir, writer: IMPORT_WRITER });
+  const clock = { now: new Date(harareLocalToMs(since)!) };
+  try {
+    const imported = await new Importer({ source: sourceAsOf(raw, since, () => phase), handle, as_of_local: since, onProgress: (p) => (phase = p.phase) }).run();
+    if (imported.phase !== 'done') throw new Error(`the scratch import stopped in phase ${imported.phase}`);
+  } catch (error) {
+    await handle.close();
+    throw error;
+  } finally {
+    await raw.close();
+  }
+  // 2. The legacy identity of every wallet, from the migration's own records.
+  const wallets = new Map<string, LegacyWalletRecord>();
+  await handle.writer.settled();
+  for await (const doc of handle.store.documents(LEGACY_ACCOUNTS)) {
+    const range = JSON.parse(doc.value) as RangeDocument;
+    if (range.table !== 'wallet') continue;
+    for (const [id, record] of Object.entries(range.records)) wallets.set(id, record as LegacyWalletRecord);
+  }
+  // Mobile money on the scratch copy, its clock on each legacy row's time (limits' days are legacy's).
+  const moneyAt: ModuleFactory = async ({ handle: h, config }) => MoneyModule.open(h, {
+    tariff: Tariff.load(config.tariff_file === '' ? DEFAULT_TARIFF_FILE : config.tariff_file), clock: () => clock.now,
+  });
+  const platform = await openPlatform(handle, options.config, [moneyAt]);
+  const db = await openLegacyDb(options.from);
+  try {
+    const mm = platform.module<MoneyModule>('money');
+    const rows = await db.query<TxnRow>(
+      `SELECT txn_id, ref, txn_type, debit_wallet, credit_wallet, amount, fee, currency, status, channel, orig_ref, created_at FROM txn_log
+       WHERE created_at >= ? ${until === null ? '' : 'AND created_at < ?'} ORDER BY txn_id`, until === null ? [since] : [since, until]);
+    const replay = new Replay(mm, wallets, handle.ledger.accounts, options.expect ?? []);
+    let done = 0;
+    for (const fetched of rows) {
+      // The driver answers INT columns as numbers; the migration's records are keyed by text.
+      const row: TxnRow = { ...fetched, txn_id: String(fetched.txn_id), debit_wallet: String(fetched.debit_wallet), credit_wallet: String(fetched.credit_wallet) };
+      clock.now = new Date(harareLocalToMs(row.created_at) ?? clock.now.getTime());
+      await replay.row(row);
+      options.onProgress?.(++done, rows.length);
+    }
+    return replay.report({ source: redactUrl(options.from), since, until, rows: rows.length });
+  } finally {
+    await db.close();
+    await platform.close();
+    await handle.close();
+  }
+}
+
+class Replay {
+  /** Legacy balances (minor units) by legacy wallet id, from the scratch copy's start plus legacy's own rows. */
+  private readonly legacyBalance = new Map<string, bigint>();
+  private readonly pinReady = new Set<string>();
+  private readonly groups = new Map<string, ShadowGroup>();
+  private readonly expectedGroups = new Map<string, ShadowGroup>();
+  private readonly skipped: Record<string, number> = {};
+  private replayed = 0;
+  private same = 0;
+
+  constructor(
+    private readonly mm: MoneyModule,
+    private readonly wallets: ReadonlyMap<string, LegacyWalletRecord>,
+    private readonly accounts: ReadonlyMap<string, { credits_posted: bigint; debits_posted: bigint }>,
+    private readonly expect: readonly Expectation[],
+  ) {}
+
+  /** A wallet's balance in mari: its account less what the migration put on its overdraft. */
+  private mariBalance(wallet: string): bigint | null {
+    const record = this.wallets.get(wallet);
+    if (!record) return null;
+    return netOf(this.accounts.get(record.account_id)) + netOf(this.accounts.get(record.overdraft_id));
+  }
+
+  private legacyBefore(wallet: string): bigint | null {
+    if (!this.legacyBalance.has(wallet)) {
+      const start = this.mariBalance(wallet);
+      if (start === null) return null;
+      this.legacyBalance.set(wallet, start);
+    }
+    return this.legacyBalance.get(wallet)!;
+  }
+
+  async row(row: TxnRow): Promise<void> {
+    if (row.txn_type === 'COMMISSION') {
+      this.skipped.COMMISSION = (this.skipped.COMMISSION ?? 0) + 1;
+      return;
+    }
+    this.replayed++;
+    const amount = parseDecimal(row.amount, 2) ?? 0n;
+    const legacyFee = parseDecimal(row.fee, 2) ?? 0n;
+    const debitBefore = this.legacyBefore(row.debit_wallet);
+    const creditBefore = this.legacyBefore(row.credit_wallet);
+    const mariBefore = this.mariBalance(row.debit_wallet);
+    const legacyOk = row.status === 'SUCCESS';
+    if (legacyOk && debitBefore !== null) this.legacyBalance.set(row.debit_wallet, debitBefore - amount - legacyFee);
+    if (legacyOk && creditBefore !== null) this.legacyBalance.set(row.credit_wallet, this.legacyBalance.get(row.credit_wallet)! + amount);
+    let tx: MoneyTransaction | undefined;
+    let code: string | undefined;
+    try {
+      tx = await this.call(row, amount);
+    } catch (error) {
+      if (error instanceof Unreplayable) code = `shadow_${error.kind}`;
+      else if (error instanceof RequestError) code = error.code;
+      else throw error;
+    }
+    const mariAfter = this.mariBalance(row.debit_wallet);
+    const legacyAfter = legacyOk ? (debitBefore === null ? null : debitBefore - amount - legacyFee) : debitBefore;
+    const difference: Omit<ShadowDifference, 'cause'> = {
+      txn_id: row.txn_id, ref: row.ref, service: row.txn_type,
+      legacy: { status: row.status, fee: row.fee, balance_after: money(legacyAfter) },
+      mari: { ok: tx !== undefined, ...(code ? { code } : {}), fee: tx ? money(BigInt(tx.fee)) : null, balance_after: money(mariAfter) },
+    };
+    const cause = this.causeOf(row, legacyOk, tx, code, legacyFee, { legacyBefore: debitBefore, legacyAfter, mariBefore, mariAfter });
+    if (cause === undefined) this.same++;
+    else this.add({ ...difference, cause });
+  }
+
+  /**
+   * Why this row differs, or undefined. A balance difference counts only where it arises (the
+   * change in the wallet differs), not for every later row of a wallet that differed once.
+   */
+  private causeOf(row: TxnRow, legacyOk: boolean, tx: MoneyTransaction | undefined, code: string | undefined, legacyFee: bigint,
+    b: { legacyBefore: bigint | null; legacyAfter: bigint | null; mariBefore: bigint | null; mariAfter: bigint | null }): string | undefined {
+    if (code?.startsWith('shadow_')) return code.slice('shadow_'.length);
+    if (legacyOk && !tx) return causeOfRefusal(code!);
+    if (!legacyOk && tx) return 'accepted_legacy_refused';
+    if (!legacyOk) return undefined; // refused on both sides (legacy keeps no reason)
+    if (BigInt(tx!.fee) !== legacyFee) return 'fee_differs';
+    if (b.legacyBefore === null || b.legacyAfter === null || b.mariBefore === null || b.mariAfter === null) return undefined;
+    return b.legacyAfter - b.legacyBefore === b.mariAfter - b.mariBefore ? undefined : 'balance_differs';
+  }
+
+  private party(wallet: string): LegacyWalletRecord {
+    const record = this.wallets.get(wallet);
+    if (!record) throw new Unreplayable('unknown_party');
+    return record;
+  }
+
+  private msisdn(wallet: string): string {
+    const record = this.party(wallet);
+    if (record.owner_type !== 'SUBSCRIBER' || !record.msisdn) throw new RequestError('subscriber_not_found');
+    return record.msisdn;
+  }
+
+  /**
+   * Legacy PINs are not known (MD5 hashes of them are migrated), and the customer services have
+   * no path without a PIN: the scratch copy resets each payer's PIN once, as an operator does
+   * (unlockPin reset), and sets a known one. The PIN step itself is not what the shadow compares.
+   */
+  private async pin(msisdn: string): Promise<string> {
+    if (this.pinReady.has(msisdn)) return SHADOW_PIN;
+    try {
+      await this.mm.unlockPin({ msisdn, reset: true });
+    } catch (error) {
+      if (!(error instanceof RequestError) || error.code !== 'pin_not_set') throw error;
+    }
+    await this.mm.setPin({ msisdn, pin: SHADOW_PIN });
+    this.pinReady.add(msisdn);
+    return SHADOW_PIN;
+  }
+
+  private async call(row: TxnRow, amount: bigint): Promise<MoneyTransaction> {
+    const base = { amount, currency: row.currency, reference: row.ref };
+    const payer = async () => {
+      const from = this.msisdn(row.debit_wallet);
+      return { from, pin: await this.pin(from) };
+    };
+    const code = (wallet: string) => this.party(wallet).owner_ref;
+    switch (row.txn_type) {
+      case 'P2P': return this.mm.sendMoney({ ...base, ...(await payer()), to: this.msisdn(row.credit_wallet) });
+      case 'CASHIN': return this.mm.cashIn({ ...base, agent: code(row.debit_wallet), to: this.msisdn(row.credit_wallet) });
+      case 'CASHOUT': {
+        const agent = code(row.credit_wallet);
+        await this.mm.cashOut({ ...base, ...(await payer()), agent });
+        return this.mm.completeCashOut({ agent, reference: row.ref });
+      }
+      case 'MERCHANT': return this.mm.payMerchant({ ...base, ...(await payer()), merchant: code(row.credit_wallet) });
+      case 'BANK_IN': return this.mm.bankToWallet({ ...base, bank: code(row.debit_wallet), to: this.msisdn(row.credit_wallet) });
+      case 'BANK_OUT': return this.mm.walletToBank({ ...base, ...(await payer()), bank: code(row.credit_wallet) });
+      case 'AIRTIME': return this.mm.buyAirtime({ ...base, ...(await payer()) });
+      case 'REVERSAL': return this.mm.reverse({ original: row.orig_ref ?? '', reason: `legacy reversal ${row.ref}`, reference: row.ref });
+      default: throw new Unreplayable('unknown_service');
+    }
+  }
+
+  private matching(difference: ShadowDifference): Expectation | undefined {
+    return this.expect.find((e) => e.cause === difference.cause && (e.service === undefined || e.service === difference.service));
+  }
+
+  private add(difference: ShadowDifference): void {
+    const expected = this.matching(difference);
+    const groups = expected ? this.expectedGroups : this.groups;
+    const key = expected ? `${expected.cause}/${expected.service ?? '*'}` : difference.cause;
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = { cause: difference.cause, count: 0, services: {}, examples: [], ...(expected ? { reason: expected.reason } : {}) }));
+    group.count++;
+    group.services[difference.service] = (group.services[difference.service] ?? 0) + 1;
+    if (group.examples.length < EXAMPLES_PER_CAUSE) group.examples.push(difference);
+  }
+
+  report(head: { source: string; since: string; until: string | null; rows: number }): ShadowReport {
+    const sorted = (groups: Map<string, ShadowGroup>) => [...groups.values()].sort((a, b) => b.count - a.count || a.cause.localeCompare(b.cause));
+    const differences = sorted(this.groups);
+    return { ...head, replayed: this.replayed, skipped: this.skipped, same: this.same, differences, expected: sorted(this.expectedGroups), ok: differences.length === 0 };
+  }
+}
+
+export function shadowSummary(report: ShadowReport): string[] {
+  const lines = [`Shadow replay of ${report.source} from ${report.since}${report.until ? ` to ${report.until}` : ''} (Harare): ${report.rows} legacy rows, ${report.replayed} replayed, ` +
+    `${report.same} the same` + Object.entries(report.skipped).map(([t, n]) => `, ${n} ${t} not replayed (mari books it inside the transaction)`).join('')];
+  const print = (group: ShadowGroup) => {
+    lines.push(`  ${group.cause}: ${group.count} (${Object.entries(group.services).map(([s, n]) => `${s} ${n}`).join(', ')})${group.reason ? ` expected: ${group.reason}` : ''}`);
+    for (const e of group.examples.slice(0, 3)) {
+      lines.push(`    txn ${e.txn_id} ${e.ref} ${e.service}: legacy ${e.legacy.status} fee ${e.legacy.fee} balance ${e.legacy.balance_after ?? '?'}; ` +
+        `mari ${e.mari.ok ? 'ok' : `refused ${e.mari.code}`}${e.mari.fee !== null ? ` fee ${e.mari.fee}` : ''} balance ${e.mari.balance_after ?? '?'}`);
+    }
+  };
+  lines.push(report.differences.length === 0 ? 'No undeclared difference.' : 'Differences:');
+  report.differences.forEach(print);
+  if (report.expected.length > 0) lines.push('Expected (declared):');
+  report.expected.forEach(print);
+  return lines;
+}

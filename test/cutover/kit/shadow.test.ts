@@ -1,0 +1,100 @@
+// Shadow replay against the real MariaDB: a generated legacy set, the last hours before its
+// cutover replayed through mobile money on a scratch copy migrated as of the window's start.
+// The default tariff differs from legacy's fees, so fee_differs must be found (exit 1); declared
+// expected, it is reported apart (exit 0 when nothing else differs).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { loadConfig } from '../../../src/config.js';
+import { causeOfRefusal, shadow, type ShadowReport } from '../../../src/cutover/kit/shadow.js';
+import { createLegacyDatabase, ROOT, type LegacyDatabase } from '../../helpers/legacy.js';
+
+const SINCE = '2026-11-20 09:00:00';
+const UNTIL = '2026-11-20 21:00:00';
+let legacy: LegacyDatabase;
+const dirs: string[] = [];
+const scratch = () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mari-shadow-'));
+  dirs.push(dir);
+  return dir;
+};
+
+before(async () => {
+  legacy = await createLegacyDatabase({ subscribers: 300, seed: 23 });
+});
+
+after(async () => {
+  await legacy?.drop();
+  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [path.join(ROOT, 'dist/src/cli/main.js'), 'shadow', ...args], { encoding: 'utf8', env: { ...process.env, MARI_LOG_LEVEL: 'silent' } });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+test('refusal codes group into causes an operator reads together', () => {
+  assert.equal(causeOfRefusal('insufficient_float'), 'insufficient_funds');
+  assert.equal(causeOfRefusal('exceeds_daily_limit'), 'limit_differs');
+  assert.equal(causeOfRefusal('recipient_not_found'), 'unknown_party');
+  assert.equal(causeOfRefusal('subscriber_suspended'), 'party_unavailable');
+  assert.equal(causeOfRefusal('same_account'), 'refused_same_account');
+});
+
+test('a shadow replay over a window finds the fee differences, with examples, and the exact legacy rows of the window', async () => {
+  const report: ShadowReport = await shadow({ from: legacy.url, since: SINCE, until: UNTIL, data_dir: scratch(), config: loadConfig({}, { log_level: 'silent' }) });
+  const [count] = legacy.sql(`SELECT COUNT(*) FROM txn_log WHERE created_at >= '${SINCE}' AND created_at < '${UNTIL}'`).trim().split('\t');
+  assert.equal(report.rows, Number(count));
+  assert.ok(report.rows > 20, `${report.rows} rows in the window`);
+  const [commissions] = legacy.sql(`SELECT COUNT(*) FROM txn_log WHERE txn_type = 'COMMISSION' AND created_at >= '${SINCE}' AND created_at < '${UNTIL}'`).trim().split('\t');
+  assert.equal(report.skipped.COMMISSION ?? 0, Number(commissions));
+  assert.equal(report.replayed + (report.skipped.COMMISSION ?? 0), report.rows);
+  assert.equal(report.ok, false);
+  const fees = report.differences.find((g) => g.cause === 'fee_differs');
+  assert.ok(fees, JSON.stringify(report.differences.map((g) => [g.cause, g.count])));
+  assert.ok(fees.count > 0 && fees.examples.length > 0 && fees.examples.length <= 5);
+  for (const example of fees.examples) {
+    assert.equal(example.legacy.status, 'SUCCESS');
+    assert.equal(example.mari.ok, true);
+    assert.notEqual(example.mari.fee, example.legacy.fee);
+    // The legacy row it names is real, with that fee.
+    const [fee] = legacy.sql(`SELECT fee FROM txn_log WHERE txn_id = ${example.txn_id}`).trim().split('\t');
+    assert.equal(fee, example.legacy.fee);
+  }
+  const total = report.differences.reduce((a, g) => a + g.count, 0);
+  assert.equal(report.same + total, report.replayed);
+});
+
+test('mari shadow: exit 1 with undeclared differences; declared causes are reported apart', () => {
+  const first = cli(['--from', legacy.url, '--since', SINCE, '--until', UNTIL, '--data-dir', scratch(), '--json']);
+  assert.equal(first.status, 1, first.stderr);
+  const report = JSON.parse(first.stdout.trim().split('\n').at(-1)!) as ShadowReport;
+  const causes = report.differences.map((g) => g.cause);
+  assert.ok(causes.includes('fee_differs'));
+  // Declare every cause found expected (fees per service, the rest whole): nothing undeclared is left.
+  const expect = path.join(scratch(), 'expect.json');
+  const feeServices = Object.keys(report.differences.find((g) => g.cause === 'fee_differs')!.services);
+  fs.writeFileSync(expect, JSON.stringify([
+    ...feeServices.map((service) => ({ cause: 'fee_differs', service, reason: 'new tariff' })),
+    ...causes.filter((c) => c !== 'fee_differs').map((cause) => ({ cause, reason: 'reviewed' })),
+  ]));
+  const second = cli(['--from', legacy.url, '--since', SINCE, '--until', UNTIL, '--data-dir', scratch(), '--expect', expect, '--json']);
+  assert.equal(second.status, 0, second.stderr);
+  const declared = JSON.parse(second.stdout.trim().split('\n').at(-1)!) as ShadowReport;
+  assert.deepEqual(declared.differences, []);
+  const fees = declared.expected.filter((g) => g.cause === 'fee_differs');
+  assert.deepEqual(fees.map((g) => g.reason), feeServices.map(() => 'new tariff'));
+  assert.equal(fees.reduce((a, g) => a + g.count, 0), report.differences.find((g) => g.cause === 'fee_differs')!.count);
+  // The text report says which are expected.
+  const text = cli(['--from', legacy.url, '--since', SINCE, '--until', UNTIL, '--data-dir', scratch(), '--expect', expect]);
+  assert.equal(text.status, 0, text.stderr);
+  assert.match(text.stdout, /No undeclared difference/);
+  assert.match(text.stdout, /fee_differs: \d+ .*expected: new tariff/);
+  // Bad input: a clear usage error, nothing run.
+  const bad = cli(['--from', legacy.url, '--since', 'yesterday']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--since/);
+});
