@@ -4,17 +4,13 @@
 // document, in one command. In process: every session keeps one request in flight. Over HTTP:
 // mari serve in its own process, autocannon cycling through the sessions from 64 connections.
 // Every answer is durable (after its commit); the ledger must verify and balance afterwards.
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { openLedger } from '../src/store/open.js';
 import { PREPAID_DEFAULTS, PrepaidModule } from '../src/products/prepaid/module.js';
 import { option, round, tempDir } from './util.js';
+import { KEY, startServer } from './server.js';
 
-const KEY = 'mari_bench_operator_key_0123456789';
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const GRANT_KB = 1_024n;
 const DAY_NS = 86_400n * 1_000_000_000n;
 
@@ -63,23 +59,6 @@ async function inProcess(sessions: number, seconds: number): Promise<number> {
     await handle.close();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
-}
-
-async function startServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [path.join(root, 'bin/mari.js'), 'serve', '--port', '0', '--data-dir', dataDir], {
-    env: { ...process.env, MARI_API_KEYS: `${KEY}:operator`, MARI_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match) resolve(match[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`mari serve exited with ${code}: ${output}`)));
-  });
-  return { child, url };
 }
 
 async function post(url: string, route: string, body: unknown): Promise<void> {

@@ -1,45 +1,14 @@
 // The HTTP benchmark: mari serve in its own process on the embedded store; autocannon sends
 // single-transfer requests from 64 connections on the same machine. Every 201 is durable (the
 // server answers after the commit); at the end the journal must hold exactly that many.
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
-import { option, round, tempDir } from './util.js';
+import { option, tempDir } from './util.js';
+import { KEY, call, startServer } from './server.js';
 
 const WALLETS = 10_000;
-const KEY = 'mari_bench_operator_key_0123456789';
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-async function startServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [...(process.env.MARI_BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), path.join(root, 'bin/mari.js'), 'serve', '--port', '0', '--data-dir', dataDir], {
-    env: { ...process.env, MARI_API_KEYS: `${KEY}:operator`, MARI_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match) resolve(match[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`mari serve exited with ${code}: ${output}`)));
-  });
-  return { child, url };
-}
-
-async function call(url: string, method: string, route: string, body?: unknown): Promise<unknown> {
-  const response = await fetch(url + route, {
-    method,
-    headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = await response.json();
-  if (response.status >= 300) throw new Error(`${method} ${route}: ${response.status} ${JSON.stringify(json)}`);
-  return json;
-}
 
 async function setup(url: string): Promise<void> {
   await call(url, 'POST', '/accounts', { id: 'bank', asset: 'USD', code: 10 });

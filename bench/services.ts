@@ -8,34 +8,14 @@
 // scrypt hash (tens of milliseconds); later ones hit the in-memory verified-PIN cache, as a
 // customer sending several times a day would. The warm-up sends one P2P per subscriber first so
 // the timed run measures the steady state, and says how long the warm-up took.
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import { option, tempDir } from './util.js';
+import { KEY, startServer } from './server.js';
 
-const KEY = 'mari_bench_operator_key_0123456789';
 const PIN = '2580';
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-async function startServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [...(process.env.MARI_BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof-money'] : []), path.join(root, 'bin/mari.js'), 'serve', '--port', '0', '--data-dir', dataDir], {
-    env: { ...process.env, MARI_API_KEYS: `${KEY}:operator`, MARI_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match) resolve(match[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`mari serve exited with ${code}: ${output}`)));
-  });
-  return { child, url };
-}
 
 async function call(url: string, route: string, body: unknown): Promise<unknown> {
   const response = await fetch(url + route, {

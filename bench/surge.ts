@@ -4,42 +4,12 @@
 // while enquiries run at ≥ 12,000/s. Enquiries spread over every wallet, so the per-customer
 // limit (2/s sustained) is not what is measured; a second, short phase hammers one customer and
 // checks that the flood gets `try_later` quickly.
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { option, percentile, round, tempDir } from './util.js';
+import { KEY, call, startServer } from './server.js';
 
 const WALLETS = 20_000;
-const KEY = 'mari_bench_operator_key_0123456789';
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-async function startServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [path.join(root, 'bin/mari.js'), 'serve', '--port', '0', '--data-dir', dataDir], {
-    env: { ...process.env, MARI_API_KEYS: `${KEY}:operator`, MARI_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match) resolve(match[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`mari serve exited with ${code}: ${output}`)));
-  });
-  return { child, url };
-}
-
-async function call(url: string, method: string, route: string, body?: unknown): Promise<unknown> {
-  const response = await fetch(url + route, {
-    method, headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = await response.json();
-  if (response.status >= 300) throw new Error(`${method} ${route}: ${response.status} ${JSON.stringify(json)}`);
-  return json;
-}
 
 async function setup(url: string): Promise<void> {
   await call(url, 'POST', '/accounts', { id: 'bank', asset: 'USD', code: 10 });

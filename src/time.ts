@@ -3,6 +3,8 @@
 const NS_PER_S = 1_000_000_000n;
 const NS_PER_MS = 1_000_000n;
 const HARARE_OFFSET_S = 2n * 3600n;
+/** Harare's offset from UTC in milliseconds (+02:00, all year). */
+export const HARARE_OFFSET_MS = 2 * 3600 * 1000;
 /** Timestamps fit a signed 64-bit integer, as the store keeps them. */
 const TIMESTAMP_MAX = (1n << 63n) - 1n;
 
@@ -46,4 +48,56 @@ function offsetSeconds(sign: string, hours: number, minutes: number): number | u
 function floorDiv(a: bigint, b: bigint): bigint {
   const quotient = a / b;
   return a % b < 0n ? quotient - 1n : quotient;
+}
+
+// Legacy times are Harare wall-clock times with no zone ('2026-11-20 21:00:00'): converted with
+// the fixed offset, explicitly.
+const LOCAL = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2}):(\d{2}))?$/;
+/** Milliseconds since the epoch (UTC) of a Harare local time, or undefined when malformed. */
+export function harareLocalToMs(text: string): number | undefined {
+  const match = LOCAL.exec(text.trim());
+  if (!match) return undefined;
+  const [year, month, day, hour = 0, minute = 0, second = 0] = match.slice(1).map((part) => (part === undefined ? 0 : Number(part)));
+  const ms = Date.UTC(year, month - 1, day, hour, minute, second);
+  const back = new Date(ms);
+  if (back.getUTCFullYear() !== year || back.getUTCMonth() !== month - 1 || back.getUTCDate() !== day || back.getUTCHours() !== hour) return undefined;
+  return ms - HARARE_OFFSET_MS;
+}
+
+/** ISO 8601 UTC ('2026-11-20T19:00:00.000Z') of a Harare local time; throws naming the bad value. */
+export function harareLocalToIso(text: string, where = 'time'): string {
+  const ms = harareLocalToMs(text);
+  if (ms === undefined) throw new Error(`${where}: '${text}' is not a local date-time (YYYY-MM-DD HH:MM:SS)`);
+  return new Date(ms).toISOString();
+}
+
+/** Back to the legacy form, for comparing with legacy rows: '2026-11-20 21:00:00'. */
+export function msToHarareLocal(ms: number): string {
+  return new Date(ms + HARARE_OFFSET_MS).toISOString().slice(0, 19).replace('T', ' ');
+}
+
+// How people are shown times: Harare local time, the way a notice or a USSD screen writes it,
+// e.g. "Sun 22 Nov 2026 04:00".
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+export function harareText(at: Date): string {
+  const local = new Date(at.getTime() + HARARE_OFFSET_MS);
+  const hh = String(local.getUTCHours()).padStart(2, '0');
+  const mm = String(local.getUTCMinutes()).padStart(2, '0');
+  return `${DAYS[local.getUTCDay()]} ${local.getUTCDate()} ${MONTHS[local.getUTCMonth()]} ${local.getUTCFullYear()} ${hh}:${mm}`;
+}
+
+/** Local weekday (0 Sunday) and hour of a UTC instant. */
+export function harareWeekHour(at: Date): { weekday: number; hour: number; day: number } {
+  const local = new Date(at.getTime() + HARARE_OFFSET_MS);
+  return { weekday: local.getUTCDay(), hour: local.getUTCHours(), day: local.getUTCDate() };
+}
+
+/** "5h20m" for a duration in milliseconds; negative ones read "overdue by …". */
+export function durationText(ms: number): string {
+  const overdue = ms < 0;
+  const minutes = Math.round(Math.abs(ms) / 60_000);
+  const text = minutes >= 60 ? `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m` : `${minutes}m`;
+  return overdue ? `overdue by ${text}` : text;
 }

@@ -6,9 +6,9 @@ import { reconcileCommand } from './commands/reconcile.js';
 import { serve } from './commands/serve.js';
 import { verify } from './commands/verify.js';
 import { ussd } from './commands/ussd.js';
-import { cutover, incident, maintenance, notify, parity, planWindow } from './commands/cutover_kit.js';
+import { cutover, incident, maintenance, notify, parity, planWindow, rehearse } from './commands/cutover_kit.js';
 
-const commands: readonly Command[] = [serve, verify, keys, ussd, migrate, reconcileCommand, maintenance, incident, cutover, notify, parity, planWindow];
+const commands: readonly Command[] = [serve, verify, keys, ussd, migrate, reconcileCommand, maintenance, incident, cutover, notify, parity, planWindow, rehearse];
 
 function usage(): string {
   return `mari — a mobile money and prepaid ledger whose balances can be proven

@@ -163,15 +163,9 @@ export function prepaidLotDocument(lot: { id: string; msisdn: Msisdn; service: '
   return { collection: PREPAID_LOTS, key: lot.id, tag: 'active', value: JSON.stringify(doc) };
 }
 
-/**
- * The subscriber's PIN as the legacy platform kept it (unsalted MD5), in mobile money's PIN
- * document format (`money_pins`, scheme md5): the next correct entry upgrades it to scrypt.
- */
-export function legacyPinDocument(party_id: string, md5hex: string, now: Date): DocumentWrite {
-  if (!/^[0-9a-fA-F]{32}$/.test(md5hex)) throw new Error('a legacy PIN hash is 32 hex digits');
-  const record = { party_id, scheme: 'md5', hash: md5hex.toLowerCase(), salt: null, params: null, failures: 0, locked: false, updated_at: now.toISOString() };
-  return { collection: 'money_pins', key: party_id, tag: null, value: JSON.stringify(record) };
-}
+// The subscriber's PIN as the legacy platform kept it (unsalted MD5), in mobile money's own PIN
+// document format: the next correct entry upgrades it to scrypt.
+export { legacyPinDocument } from '../products/money/pins.js';
 
 // Voucher PINs: 16 digits (about 53 bits), hashed with scrypt under a fixed salt so that a PIN
 // typed at recharge finds its voucher by hash. The cost is lower than a subscriber PIN's: the

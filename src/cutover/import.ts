@@ -26,7 +26,7 @@ import {
   type LegacyBucketRecord, type LegacyRecord, type LegacyWalletRecord, type RangeDocument, legacySuspenseId, lotAccount, migrationOpeningId, overdraftAccount, overdraftId,
   agentCommissionId, agentFloatId, bankSettlementId, isUnbounded, merchantTillId, partyIds, systemAccount, voucherDocument, walletAccount, airtimeAccountOf, type VoucherRecord,
 } from './formats.js';
-import { harareLocalToIso, harareLocalToMs, msToHarareLocal } from './harare.js';
+import { harareLocalToIso, harareLocalToMs, msToHarareLocal } from '../time.js';
 import type { LegacySource, LegacyTable, Row } from './source.js';
 
 export const PHASES = ['parties', 'wallets', 'opening', 'history', 'drift', 'buckets', 'vouchers', 'services', 'done'] as const;

@@ -7,7 +7,7 @@ import type { Account } from '../ledger/types.js';
 import type { LedgerHandle } from '../store/open.js';
 import { formatDecimal, parseDecimal } from './decimal.js';
 import { LEGACY_ACCOUNTS, MIGRATION_FINDINGS, RANGE_WIDTH, type LegacyBucketRecord, type LegacyWalletRecord, type RangeDocument } from './formats.js';
-import { harareLocalToMs, msToHarareLocal } from './harare.js';
+import { harareLocalToMs, msToHarareLocal } from '../time.js';
 import { readCheckpoint } from './import.js';
 import { checksumOf, type ComparedTable, type LegacySource, type RangeChecksum, type Row } from './source.js';
 

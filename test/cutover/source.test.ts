@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { formatDecimal, parseDecimal } from '../../src/cutover/decimal.js';
-import { harareLocalToIso, harareLocalToMs, msToHarareLocal } from '../../src/cutover/harare.js';
+import { harareLocalToIso, harareLocalToMs, msToHarareLocal } from '../../src/time.js';
 import { parseCsv } from '../../src/cutover/source.js';
 
 /** How the legacy generator writes a field. */

@@ -99,7 +99,9 @@ test('a writer whose lock session is killed loses the role; the standby takes ov
   assert.deepEqual(await a.writer.createAccounts([{ id: 'a', asset: 'USD', code: 1 }, { id: 'b', asset: 'USD', code: 1 }]), ['ok', 'ok']);
   const lost = once(a.role!, 'lost');
   const promoted = once(b.role!, 'promoted');
-  await query(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'mari writer role' AND pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted)");
+  // Only this test's database: other tests' writers run on the same server at the same time.
+  await query(url, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'mari writer role' AND datname = current_database()
+    AND pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))`);
   await lost;
   await promoted;
   await assert.rejects(a.writer.createTransfers([xfer('old')]), (e: unknown) => e instanceof RequestError && e.code === 'not_writer');

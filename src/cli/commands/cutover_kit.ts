@@ -3,9 +3,10 @@
 // the work and persists it; plan-window reads the legacy database directly.
 import fs from 'node:fs';
 import os from 'node:os';
-import { harareText, durationText } from '../../cutover/kit/local_time.js';
+import { harareText, durationText } from '../../time.js';
 import { openLegacyDb } from '../../cutover/kit/legacy_db.js';
 import { customersAffected, hourCounts, parseDuration, quietestWindows, svgChart, terminalChart, weekProfile } from '../../cutover/kit/plan.js';
+import { rehearse as runRehearsal } from '../../cutover/kit/rehearse.js';
 import { parse, UsageError, type Command } from '../args.js';
 
 const API_OPTIONS = {
@@ -313,7 +314,8 @@ interface PlannedStep {
 export function rehearsalSteps(file: string, margin: number): { steps: PlannedStep[]; total_planned_s: number } {
   const report = JSON.parse(fs.readFileSync(file, 'utf8')) as { steps?: { step: string; seconds: number }[] };
   if (!Array.isArray(report.steps)) throw new UsageError(`${file} has no steps (is it a mari rehearse report?)`);
-  const steps = report.steps.map((s) => ({ step: s.step, measured_s: s.seconds, planned_s: Math.ceil(s.seconds * (1 + margin)) }));
+  // Indented steps are the import's phases: shown by rehearse, already counted in its import step.
+  const steps = report.steps.filter((s) => !s.step.startsWith(' ')).map((s) => ({ step: s.step, measured_s: s.seconds, planned_s: Math.ceil(s.seconds * (1 + margin)) }));
   return { steps, total_planned_s: steps.reduce((a, s) => a + s.planned_s, 0) };
 }
 
@@ -323,3 +325,31 @@ function printSteps(plan: { steps: PlannedStep[]; total_planned_s: number }, dur
   const fits = plan.total_planned_s <= duration_h * 3600;
   console.log(`  total planned ${durationText(plan.total_planned_s * 1000)}: ${fits ? 'fits' : 'DOES NOT FIT'} the ${duration_h} h window`);
 }
+
+export const rehearse: Command = {
+  name: 'rehearse',
+  summary: 'run the whole migration against a copy of legacy and time each step',
+  usage: `mari rehearse --from mysql://user:password@host/legacy-copy [--data-dir DIR] [--out FILE] [--json]
+
+Imports everything into a scratch data directory (a new temporary one unless --data-dir), then a
+delta pass, reconcile and verify, timing each step. --out writes the report that
+'mari plan-window --rehearsal FILE' turns into the window's step times with a safety margin.
+Run it against a copy of legacy, or a generated set of the same size (shared/legacy/generate.mjs).`,
+  async run(argv) {
+    const { values } = parse(argv, { from: { type: 'string' }, 'data-dir': { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } });
+    if (!values.from) throw new UsageError('--from is required');
+    const dataDir = values['data-dir'] ?? fs.mkdtempSync(`${os.tmpdir()}/mari-rehearsal-`);
+    if (fs.existsSync(`${dataDir}/ledger.sqlite`)) throw new UsageError(`${dataDir} already holds a ledger: rehearse into an empty directory`);
+    const report = await runRehearsal({
+      from: values.from, data_dir: dataDir,
+      onStep: values.json ? undefined : (step) => console.error(`${step.step}: ${step.seconds.toFixed(1)} s${step.detail ? ` (${step.detail})` : ''}`),
+    });
+    if (values.out) fs.writeFileSync(values.out, JSON.stringify(report, null, 2) + '\n');
+    if (values.json) console.log(JSON.stringify(report));
+    else {
+      for (const step of report.steps) console.log(`${step.step.padEnd(24)} ${step.seconds.toFixed(2).padStart(9)} s${step.detail ? `  ${step.detail}` : ''}`);
+      console.log(`total ${durationText(report.total_seconds * 1000)}; reconcile ${report.reconcile_ok ? 'ok' : 'FOUND DIFFERENCES'}, verify ${report.verify_ok ? 'ok' : 'FAILED'}; data in ${dataDir}`);
+    }
+    return report.reconcile_ok && report.verify_ok ? 0 : 1;
+  },
+};

@@ -2,7 +2,7 @@
 // resumable, with a progress bar and a summary (or --json).
 import { loadConfig } from '../../config.js';
 import { Importer, IMPORT_WRITER, type ImportSummary } from '../../cutover/import.js';
-import { harareLocalToMs } from '../../cutover/harare.js';
+import { harareLocalToMs } from '../../time.js';
 import { openLegacySource } from '../../cutover/open.js';
 import { openLedger } from '../../store/open.js';
 import { parse, UsageError, type Command } from '../args.js';

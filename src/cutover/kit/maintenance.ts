@@ -7,7 +7,7 @@ import { RequestError } from '../../errors/registry.js';
 import type { Language } from '../../products/parties.js';
 import type { LedgerHandle } from '../../store/open.js';
 import { parseTimestamp } from '../../time.js';
-import { harareText } from './local_time.js';
+import { harareText } from '../../time.js';
 import { SERVICES, SERVICE_LABELS, isService, type Service } from './services.js';
 
 export const MAINTENANCE = 'maintenance';

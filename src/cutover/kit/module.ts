@@ -9,7 +9,7 @@ import type { ModuleFactory, PlatformContext, ProductModule } from '../../platfo
 import { route, type Route } from '../../channels/http/routes.js';
 import { sendError } from '../../channels/http/errors.js';
 import { Maintenance } from './maintenance.js';
-import { harareText } from './local_time.js';
+import { harareText } from '../../time.js';
 import { SERVICES, serviceOfPath } from './services.js';
 import { StatusBoard } from './status.js';
 import { EnquiryLimiter, SURGE_DEFAULTS, enquiryCustomer, type SurgeLimits } from './surge.js';

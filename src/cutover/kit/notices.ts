@@ -7,7 +7,7 @@ import { RequestError } from '../../errors/registry.js';
 import { OUTBOX, outboxDocument, type OutboxMessage } from '../../products/outbox.js';
 import { PARTIES, partyFromDocument, type Language, type Party } from '../../products/parties.js';
 import type { LedgerHandle } from '../../store/open.js';
-import { harareText } from './local_time.js';
+import { harareText } from '../../time.js';
 
 export const NOTICES = 'notice_campaigns';
 /** Messages queued in one writer command: bounded so a big campaign never makes one huge commit. */

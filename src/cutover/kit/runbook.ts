@@ -5,7 +5,7 @@
 // with who and when. State is one document per cutover (`cutover`, tagged `current` until it ends).
 import assert from 'node:assert/strict';
 import { RequestError } from '../../errors/registry.js';
-import { durationText, harareText } from './local_time.js';
+import { durationText, harareText } from '../../time.js';
 
 export const CUTOVERS = 'cutover';
 export const STEPS = ['announced', 'frozen', 'delta_imported', 'reconciled', 'parity_checked', 'switched', 'watched'] as const;

@@ -10,11 +10,12 @@ import type { Maintenance } from './maintenance.js';
 import { Notices } from './notices.js';
 import { checkParity, findCatalog, legacyMenu, paritySummary } from './parity.js';
 import { openLegacyDb } from './legacy_db.js';
-import { CUTOVERS, Runbook, cutoverSummary, newCutover, type CutoverEffects, type CutoverState, type CutoverTools, type GateResult } from './runbook.js';
+import { reconcileGate } from './tools.js';
+import { CUTOVERS, Runbook, cutoverSummary, newCutover, type CutoverEffects, type CutoverState, type CutoverTools } from './runbook.js';
 import { SERVICES } from './services.js';
 import type { StatusBoard } from './status.js';
 import { SqliteStore } from '../../store/sqlite.js';
-import { importDeltaGate, reconcileGate } from '../tools.js';
+import { importDeltaGate } from '../tools.js';
 import { Watch, chargingMonitor, conservationMonitor, verifyMonitor } from './watch.js';
 
 const NOTICE_TICK_MS = 1000;

@@ -32,6 +32,8 @@ export function isService(name: string): name is Service {
  */
 const ROUTE_SERVICES: readonly (readonly [RegExp, Service | null])[] = [
   [/^\/(maintenance|incidents|cutover|notices|status|watch|parity|keys|openapi)/, null],
+  // The operator's USSD catalog: fixing a menu is part of the cutover, done while customers are kept out.
+  [/^\/ussd\/catalog/, null],
   // Balance enquiries and statements (PIN-checked, so they write a lockout counter) stay open,
   // and so do the migration's imports: the delta is imported while customers are kept out.
   [/(balance|statement)s?$/, null],

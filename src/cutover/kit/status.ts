@@ -4,7 +4,7 @@
 // and no rendering. Incidents are documents (`incidents`, tagged open or resolved).
 import { RequestError } from '../../errors/registry.js';
 import type { LedgerHandle } from '../../store/open.js';
-import { harareText } from './local_time.js';
+import { harareText } from '../../time.js';
 import type { Maintenance } from './maintenance.js';
 import { SERVICES, SERVICE_LABELS, isService, type Service } from './services.js';
 

@@ -3,6 +3,7 @@
 // reference last so customer care can find the transaction.
 import { formatAmount } from '../../ledger/amount.js';
 import type { Language } from '../parties.js';
+import { HARARE_OFFSET_MS } from '../../time.js';
 
 export type NoticeKind =
   | 'sent' | 'received' | 'cash_in' | 'cash_out' | 'merchant_payment' | 'merchant_received'
@@ -77,13 +78,13 @@ export function noticeText(language: Language, notice: Notice): string {
 
 /** `23/11/26 14:02` in Harare (UTC+2 all year). */
 export function shortHarare(date: Date): string {
-  const local = new Date(date.getTime() + 2 * 3600_000).toISOString();
+  const local = new Date(date.getTime() + HARARE_OFFSET_MS).toISOString();
   return `${local.slice(8, 10)}/${local.slice(5, 7)}/${local.slice(2, 4)} ${local.slice(11, 16)}`;
 }
 
 /** The Harare calendar day and month of an instant: the periods limits are counted in. */
 export function harareDay(date: Date): string {
-  return new Date(date.getTime() + 2 * 3600_000).toISOString().slice(0, 10);
+  return new Date(date.getTime() + HARARE_OFFSET_MS).toISOString().slice(0, 10);
 }
 
 export function harareMonth(date: Date): string {

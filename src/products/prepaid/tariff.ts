@@ -2,6 +2,7 @@
 // pure: no ledger, no store.
 import { RequestError } from '../../errors/registry.js';
 import type { Currency } from '../accounts.js';
+import { HARARE_OFFSET_MS } from '../../time.js';
 
 export const SERVICES = ['data', 'voice', 'sms'] as const;
 export type Service = (typeof SERVICES)[number];
@@ -28,7 +29,7 @@ export const DEFAULT_TARIFF: Tariff = Object.freeze({
 export const DEFAULT_QUOTA: Readonly<Record<Service, bigint>> = Object.freeze({ data: 1_024n, voice: 60n, sms: 1n });
 export const QUOTA_MAX: Readonly<Record<Service, bigint>> = Object.freeze({ data: 1_048_576n, voice: 3_600n, sms: 10n });
 
-const HARARE_OFFSET_NS = 2n * 3_600n * 1_000_000_000n;
+const HARARE_OFFSET_NS = BigInt(HARARE_OFFSET_MS) * 1_000_000n;
 const NS_PER_S = 1_000_000_000n;
 const DAY_S = 86_400n;
 

@@ -84,3 +84,24 @@ test('mari plan-window prints the three quietest windows, the week chart, and wr
   assert.equal(json.windows.length, 3);
   assert.equal(mari(['plan-window', '--from', legacy.url, '--duration', 'forever']).status, 2);
 });
+
+test('mari rehearse times the migration steps, and plan-window shows them with the safety margin', () => {
+  const out = path.join(server.dir, 'rehearsal.json');
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mari-kit-rehearse-'));
+  try {
+    const run = mari(['rehearse', '--from', legacy.url, '--data-dir', scratch, '--out', out]);
+    assert.equal(run.status, 0, run.stderr + run.stdout);
+    const report = JSON.parse(fs.readFileSync(out, 'utf8'));
+    assert.deepEqual(report.steps.filter((s: { step: string }) => !s.step.startsWith(' ')).map((s: { step: string }) => s.step), ['import', 'delta import', 'reconcile', 'verify']);
+    assert.ok(report.steps.every((s: { seconds: number }) => s.seconds >= 0));
+    assert.ok(report.steps.some((s: { step: string }) => s.step === '  import: history'));
+    assert.equal(report.source.includes('@'), true);
+    const plan = mari(['plan-window', '--from', legacy.url, '--duration', '6h', '--rehearsal', out, '--margin', '1']);
+    assert.equal(plan.status, 0, plan.stderr);
+    assert.match(plan.stdout, /Measured in rehearsal \(with the safety margin\):\n {2}import +\S+ measured, +\S+ planned/);
+    assert.match(plan.stdout, /total planned \S+: fits the 6 h window/);
+    assert.equal(mari(['rehearse', '--from', legacy.url, '--data-dir', scratch]).status, 2, 'never over an existing ledger');
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+});

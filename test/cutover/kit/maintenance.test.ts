@@ -119,3 +119,24 @@ test('routes map to the services customers know', () => {
   assert.equal(serviceOfPath('/cutover/advance'), null);
   assert.equal(serviceOfPath('/incidents/:id/updates'), null);
 });
+
+test('USSD shows the maintenance notice for a closed service and still serves balance enquiries', async () => {
+  const http = await openHttp();
+  try {
+    assert.equal((await http.request({ url: '/money/subscribers', body: { msisdn: '+263772000001', name: 'Rudo Moyo' } })).status, 201);
+    await http.request({ url: '/maintenance', body: { on: true, service: 'airtime', until: UNTIL, by: 'ops' } });
+    const dial = (text: string) => http.app.inject({
+      method: 'POST', url: '/ussd', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ sessionId: `s-${text}-${Math.random()}`, serviceCode: '*151#', phoneNumber: '+263772000001', text }).toString(),
+    });
+    const airtime = await dial('2');
+    assert.match(airtime.body, /^END Buy airtime is closed for planned maintenance until Sun 22 Nov 2099 06:00 \(Harare time\)/);
+    const send = await dial('1');
+    assert.doesNotMatch(send.body, /maintenance/);
+    await http.request({ url: '/maintenance', body: { on: true, until: UNTIL, by: 'ops' } });
+    assert.match((await dial('1')).body, /^END Send money is closed for planned maintenance/);
+    assert.doesNotMatch((await dial('7*1')).body, /maintenance/, 'balance enquiries stay open');
+  } finally {
+    await http.close();
+  }
+});

@@ -95,9 +95,3 @@ test('a PIN appears in no document, journal record or outbox message, only as it
   for (const pin of ['583920', '583921', '583929', '583927']) assert.equal(bytes.includes(pin), false, `PIN ${pin} found on disk`);
 });
 
-test('the migration writes legacy PIN documents exactly as mobile money reads them', async () => {
-  const { legacyPinDocument: cutoverLegacyPin } = await import('../../../src/cutover/formats.js');
-  const now = new Date('2026-11-23T08:00:00Z');
-  const md5 = crypto.createHash('md5').update('7312').digest('hex');
-  assert.deepEqual(cutoverLegacyPin('sub-1', md5, now), legacyPinDocument('sub-1', md5, now));
-});
