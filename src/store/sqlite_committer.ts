@@ -29,10 +29,6 @@ db.pragma('journal_mode = WAL');
 db.pragma('synchronous = FULL');
 db.pragma('wal_autocheckpoint = 0');
 db.pragma('busy_timeout = 5000');
-// Transfer ids, account ids and document keys are inserted into their unique indexes in no useful
-// order: with SQLite's default 2 MB page cache, once the ledger outgrows it nearly every insert
-// reads index pages back from the OS. The main connection's cache size, here too.
-db.pragma('cache_size = -262144');
 
 const insertAccount = db.prepare('INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0)');
 const insertTransfer = db.prepare('INSERT INTO transfers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');

@@ -12,9 +12,6 @@ ledger.defaultSafeIntegers(true);
 const history = new Database(historyFile);
 history.pragma('journal_mode = WAL');
 history.pragma('synchronous = NORMAL');
-// Entries are keyed by account, written in time order: inserts land all over the table, and with
-// the default 2 MB cache each one rereads pages once the index outgrows it.
-history.pragma('cache_size = -262144');
 history.defaultSafeIntegers(true);
 const indexer = new HistoryIndexer(ledger, history);
 
