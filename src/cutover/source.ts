@@ -88,17 +88,19 @@ export function checksumOf(text: string): number {
   return crc32(text);
 }
 
-/** Opens `mysql://user:password@host:port/database` (or a CSV directory with openCsvSource). */
-export async function openMysqlSource(url: string): Promise<LegacySource> {
+/**
+ * Connection options for `mysql://user:password@host:port/database`: UTF-8 from the server (names
+ * are latin1 in the tables and arrive converted), DATETIMEs and DECIMALs as the strings they are.
+ */
+export function mysqlConnectionOptions(url: string): ConnectionOptions {
   const parsed = new URL(url);
-  if (parsed.protocol !== 'mysql:' && parsed.protocol !== 'mariadb:') throw new Error(`--from must be a mysql:// URL, not '${url}'`);
+  if (parsed.protocol !== 'mysql:' && parsed.protocol !== 'mariadb:') throw new Error(`--from must be a mysql:// URL, not '${parsed.protocol}//…'`);
   const options: ConnectionOptions = {
     host: parsed.hostname || '127.0.0.1',
     port: parsed.port ? Number(parsed.port) : 3306,
     user: decodeURIComponent(parsed.username || 'root'),
     password: decodeURIComponent(parsed.password),
     database: decodeURIComponent(parsed.pathname.replace(/^\//, '')),
-    // Names are latin1 in the table; the connection asks for UTF-8 and the server converts.
     charset: 'UTF8MB4_GENERAL_CI',
     dateStrings: true,
     supportBigNumbers: true,
@@ -107,6 +109,12 @@ export async function openMysqlSource(url: string): Promise<LegacySource> {
     timezone: 'local',
   };
   if (!options.database) throw new Error(`--from needs a database name: mysql://user@host:port/DATABASE`);
+  return options;
+}
+
+/** Opens `mysql://user:password@host:port/database` (or a CSV directory with openCsvSource). */
+export async function openMysqlSource(url: string): Promise<LegacySource> {
+  const options = mysqlConnectionOptions(url);
   return new MysqlSource(options, `mysql://${options.user}@${options.host}:${options.port}/${options.database}`);
 }
 

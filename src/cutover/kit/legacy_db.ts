@@ -1,6 +1,7 @@
 // A connection to the legacy MariaDB/MySQL database for the cutover kit's questions (traffic by
 // hour, the service menu): aggregates computed where the data is, never whole tables in memory.
 import mysql from 'mysql2/promise';
+import { mysqlConnectionOptions } from '../source.js';
 
 export interface LegacyDb {
   query<T>(sql: string, values?: unknown[]): Promise<T[]>;
@@ -9,19 +10,7 @@ export interface LegacyDb {
 
 /** Opens `mysql://user:password@host:port/database`. */
 export async function openLegacyDb(url: string): Promise<LegacyDb> {
-  const parsed = new URL(url);
-  if (parsed.protocol !== 'mysql:' && parsed.protocol !== 'mariadb:') throw new Error(`--from must be a mysql:// URL, not '${parsed.protocol}//…'`);
-  const connection = await mysql.createConnection({
-    host: parsed.hostname || '127.0.0.1',
-    port: parsed.port ? Number(parsed.port) : 3306,
-    user: decodeURIComponent(parsed.username || 'root'),
-    password: decodeURIComponent(parsed.password),
-    database: decodeURIComponent(parsed.pathname.replace(/^\//, '')),
-    charset: 'UTF8MB4_GENERAL_CI',
-    dateStrings: true,
-    supportBigNumbers: true,
-    bigNumberStrings: true,
-  });
+  const connection = await mysql.createConnection(mysqlConnectionOptions(url));
   return {
     async query<T>(sql: string, values: unknown[] = []) {
       const [rows] = await connection.query(sql, values);
