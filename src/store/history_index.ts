@@ -3,6 +3,7 @@
 // rebuilt from the journal whenever it is missing or ahead of it, and verify checks it.
 import type Database from 'better-sqlite3';
 import { applyTransfer, zeroBalances, type Balances, type Transfer } from '../ledger/types.js';
+import { balancesFromRow, type Row } from './rows.js';
 
 export const HISTORY_SCHEMA = `
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
@@ -17,14 +18,6 @@ export const HISTORY_SCHEMA = `
   ) STRICT;
 `;
 
-type Row = Record<string, unknown>;
-
-export function balancesFromRow(row: Row): Balances {
-  return {
-    debits_pending: row.debits_pending as bigint, debits_posted: row.debits_posted as bigint,
-    credits_pending: row.credits_pending as bigint, credits_posted: row.credits_posted as bigint,
-  };
-}
 
 export function historyWatermark(history: Database.Database): bigint {
   const row = history.prepare("SELECT value FROM meta WHERE key = 'watermark'").get() as Row | undefined;

@@ -15,6 +15,7 @@ import type { JournalRecord, Ledger, Lookups } from '../ledger/ledger.js';
 import { applyTransfer, zeroBalances, type Account, type Balances, type Transfer } from '../ledger/types.js';
 import { verifyJournal, type VerifyReport, type VerifySource } from '../ledger/verify.js';
 import { IdFilter } from './bloom.js';
+import { accountFromRow, balancesFromRow, documentFromRow, transferFromRow, type Row } from './rows.js';
 import { MIGRATIONS } from './postgres_schema.js';
 import type { CommitRequest, DocumentQuery, DocumentWrite, HistoryPage, Store, StoredDocument } from './store.js';
 import type { WriterRole } from './writer_role.js';
@@ -32,7 +33,6 @@ const FOLLOW_INTERVAL_MS = 200;
 /** How long a history read waits for the index before it is refused. */
 const HISTORY_WAIT_MS = 30_000;
 
-type Row = Record<string, unknown>;
 type View = Lookups & { ids(): Iterable<string> };
 
 export interface PostgresStoreOptions {
@@ -112,12 +112,12 @@ export class PostgresStore implements Store {
     await this.snapshot(async (client) => {
       const checkpoint = await checkpointTimestamp(client);
       for (const row of (await client.query('SELECT * FROM accounts WHERE timestamp <= $1 ORDER BY no', [checkpoint])).rows) {
-        ledger.addAccount(accountFromRow(row));
+        ledger.addAccount(accountFromRow(row, false, unescapeText));
       }
       const byNo = (no: number) => ledger.accountsByNo[no];
       const pendings = await client.query(`SELECT * FROM transfers p WHERE flags & 2 != 0 AND timestamp <= $1
         AND NOT EXISTS (SELECT 1 FROM transfers r WHERE r.pending_id = p.id AND r.timestamp <= $1) ORDER BY timestamp`, [checkpoint]);
-      for (const row of pendings.rows) ledger.trackPending(decodeTransfer(row, byNo));
+      for (const row of pendings.rows) ledger.trackPending(transferFromRow(row, byNo, unescapeText));
       ledger.lastTimestamp = checkpoint;
       await this.replayAfter(client, ledger);
       this.accountsByNo = ledger.accountsByNo;
@@ -222,7 +222,7 @@ export class PostgresStore implements Store {
         'SELECT * FROM transfers WHERE id = ANY($1::text[]) OR pending_id = ANY($1::text[]) OR reversal_of = ANY($1::text[])', [maybe]);
       const byNo = (no: number) => this.accountsByNo[no];
       for (const row of rows) {
-        const t = decodeTransfer(row, byNo);
+        const t = transferFromRow(row, byNo, unescapeText);
         if (asked.has(t.id)) byId.set(t.id, t);
         if (t.pending_id !== null && asked.has(t.pending_id)) byPending.set(t.pending_id, t);
         if (t.reversal_of !== null && asked.has(t.reversal_of)) byReversed.set(t.reversal_of, t);
@@ -301,7 +301,7 @@ export class PostgresStore implements Store {
 
   async getTransfer(id: string): Promise<Transfer | undefined> {
     const { rows } = await this.pool.query('SELECT * FROM transfers WHERE id = $1', [id]);
-    return rows[0] ? decodeTransfer(rows[0], (no) => this.accountsByNo[no]) : undefined;
+    return rows[0] ? transferFromRow(rows[0], (no) => this.accountsByNo[no], unescapeText) : undefined;
   }
 
   async accountHistory(account: Account, options: { limit: number; before?: bigint }): Promise<HistoryPage> {
@@ -311,7 +311,7 @@ export class PostgresStore implements Store {
       FROM account_entries e JOIN transfers t ON t.timestamp = e.timestamp
       WHERE e.account_no = $1 AND e.timestamp < $2 ORDER BY e.timestamp DESC LIMIT $3`, [account.no, before, options.limit + 1]);
     const entries = rows.slice(0, options.limit).map((row: Row) => ({
-      transfer: decodeTransfer(row, (no) => this.accountsByNo[no]),
+      transfer: transferFromRow(row, (no) => this.accountsByNo[no], unescapeText),
       after: { debits_pending: row.a_dp as bigint, debits_posted: row.a_dpo as bigint, credits_pending: row.a_cp as bigint, credits_posted: row.a_cpo as bigint },
     }));
     const last = entries[entries.length - 1];
@@ -636,9 +636,9 @@ class HistoryIndexer {
 /** Reads the whole journal of one snapshot into memory and answers the verifier from it. */
 async function loadVerifySource(client: pg.ClientBase): Promise<VerifySource> {
   const accountsRows = (await client.query('SELECT * FROM accounts ORDER BY no')).rows;
-  const accounts = accountsRows.map((row: Row) => accountFromRow(row));
+  const accounts = accountsRows.map((row: Row) => accountFromRow(row, false, unescapeText));
   const byNo = (no: number) => accounts[no];
-  const transfers = (await client.query('SELECT * FROM transfers ORDER BY timestamp')).rows.map((row: Row) => decodeTransfer(row, byNo));
+  const transfers = (await client.query('SELECT * FROM transfers ORDER BY timestamp')).rows.map((row: Row) => transferFromRow(row, byNo, unescapeText));
   const records: JournalRecord[] = [];
   const byTimestamp = [...accounts].sort((x, y) => (x.timestamp < y.timestamp ? -1 : 1));
   let ai = 0;
@@ -700,54 +700,17 @@ function* mergeRecords(accounts: Row[], transfers: Row[], byNo: (no: number) => 
   let ti = 0;
   while (ai < accounts.length || ti < transfers.length) {
     if (ai < accounts.length && (ti >= transfers.length || (accounts[ai].timestamp as bigint) < (transfers[ti].timestamp as bigint))) {
-      yield { kind: 'account', account: accountFromRow(accounts[ai++], true) };
+      yield { kind: 'account', account: accountFromRow(accounts[ai++], true, unescapeText) };
     } else {
       // Decoded when reached: accounts created earlier in this replay resolve by number.
-      yield { kind: 'transfer', transfer: decodeTransfer(transfers[ti++], byNo) };
+      yield { kind: 'transfer', transfer: transferFromRow(transfers[ti++], byNo, unescapeText) };
     }
   }
 }
 
-function balancesFromRow(row: Row): Balances {
-  return {
-    debits_pending: row.debits_pending as bigint, debits_posted: row.debits_posted as bigint,
-    credits_pending: row.credits_pending as bigint, credits_posted: row.credits_posted as bigint,
-  };
-}
 
-function documentFromRow(row: Row): StoredDocument {
-  return { collection: row.collection as string, key: row.key as string, tag: (row.tag as string | null) ?? null, value: row.value as string, updated_at: Number(row.updated_at) };
-}
 
-function accountFromRow(row: Row, zero = false): Account {
-  return {
-    no: Number(row.no), id: row.id as string, asset: row.asset as string, code: Number(row.code), flags: Number(row.flags),
-    user_data: unescapeText((row.user_data as string | null) ?? null), timestamp: row.timestamp as bigint,
-    ...(zero ? zeroBalances() : balancesFromRow(row)),
-  };
-}
 
-function decodeTransfer(row: Row, accountByNo: (no: number) => Account | undefined): Transfer {
-  const debit_no = Number(row.debit_no);
-  const credit_no = Number(row.credit_no);
-  return {
-    id: row.id as string,
-    timestamp: row.timestamp as bigint,
-    debit_account_id: accountByNo(debit_no)?.id ?? `#${debit_no}`,
-    credit_account_id: accountByNo(credit_no)?.id ?? `#${credit_no}`,
-    debit_account_no: debit_no,
-    credit_account_no: credit_no,
-    amount: row.amount as bigint,
-    pending_id: (row.pending_id as string | null) ?? null,
-    pending_amount: row.pending_amount as bigint,
-    asset: row.asset as string,
-    code: Number(row.code),
-    flags: Number(row.flags),
-    timeout: Number(row.timeout),
-    user_data: unescapeText((row.user_data as string | null) ?? null),
-    reversal_of: (row.reversal_of as string | null) ?? null,
-  };
-}
 
 function viewOf(records: readonly JournalRecord[]): View {
   const byId = new Map<string, Transfer>();

@@ -13,7 +13,8 @@ import type { CommitMessage, CommitReply } from './sqlite_committer.js';
 import { type JournalRecord, type Ledger, type Lookups } from '../ledger/ledger.js';
 import { zeroBalances, type Account, type Balances, type Transfer } from '../ledger/types.js';
 import { IdFilter } from './bloom.js';
-import { HISTORY_SCHEMA, balancesFromRow, historyWatermark, resetHistoryIfAhead } from './history_index.js';
+import { HISTORY_SCHEMA, historyWatermark, resetHistoryIfAhead } from './history_index.js';
+import { accountFromRow, balancesFromRow, documentFromRow, transferFromRow, type Row } from './rows.js';
 import { verifyJournal, type VerifyReport, type VerifySource } from '../ledger/verify.js';
 import type { CommitRequest, DocumentQuery, HistoryPage, Store, StoredDocument } from './store.js';
 
@@ -75,7 +76,6 @@ export interface SqliteStoreOptions {
   readonly?: boolean;
 }
 
-type Row = Record<string, unknown>;
 
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
@@ -144,7 +144,7 @@ export class SqliteStore implements Store {
     const checkpoint = this.checkpointTimestamp();
     for (const row of s.accountsUpTo.iterate(checkpoint) as Iterable<Row>) ledger.addAccount(accountFromRow(row));
     for (const row of s.livePendingAt.iterate(checkpoint, checkpoint) as Iterable<Row>) {
-      ledger.trackPending(decodeTransfer(row, (no) => ledger.accountsByNo[no]));
+      ledger.trackPending(transferFromRow(row, (no) => ledger.accountsByNo[no]));
     }
     ledger.lastTimestamp = checkpoint;
     for (const record of this.recordsAfter(checkpoint, ledger.accountsByNo)) ledger.replay(record);
@@ -359,14 +359,14 @@ export class SqliteStore implements Store {
         yield { kind: 'account', account: accountFromRow(account.value, true) };
         account = accounts.next();
       } else {
-        yield { kind: 'transfer', transfer: decodeTransfer(transfer.value, lookupByNo) };
+        yield { kind: 'transfer', transfer: transferFromRow(transfer.value, lookupByNo) };
         transfer = transfers.next();
       }
     }
   }
 
   private rowToTransfer(row: Row | undefined, byNo: readonly Account[]): Transfer | undefined {
-    return row === undefined ? undefined : decodeTransfer(row, (no) => byNo[no]);
+    return row === undefined ? undefined : transferFromRow(row, (no) => byNo[no]);
   }
 
   /** Verifies the journal inside one read transaction on each file, so a live store is seen at one moment. */
@@ -530,20 +530,7 @@ function prepare(db: Database.Database, history: Database.Database) {
   };
 }
 
-function documentFromRow(row: Row): StoredDocument {
-  return { collection: row.collection as string, key: row.key as string, tag: (row.tag as string | null) ?? null, value: row.value as string, updated_at: Number(row.updated_at) };
-}
 
-function accountFromRow(row: Row, zero = false): Account {
-  return {
-    no: Number(row.no), id: row.id as string, asset: row.asset as string, code: Number(row.code), flags: Number(row.flags),
-    user_data: (row.user_data as string | null) ?? null, timestamp: row.timestamp as bigint,
-    ...(zero ? zeroBalances() : {
-      debits_pending: row.debits_pending as bigint, debits_posted: row.debits_posted as bigint,
-      credits_pending: row.credits_pending as bigint, credits_posted: row.credits_posted as bigint,
-    }),
-  };
-}
 
 /** A view of records for callers that do not pass their batch's own (tests, tools). */
 function viewOf(records: readonly JournalRecord[]): Lookups & { ids(): Iterable<string> } {
@@ -574,24 +561,3 @@ function packBalances(accounts: Iterable<Account>): BigInt64Array {
 }
 
 
-function decodeTransfer(row: Row, accountByNo: (no: number) => Account | undefined): Transfer {
-  const debit_no = Number(row.debit_no);
-  const credit_no = Number(row.credit_no);
-  return {
-    id: row.id as string,
-    timestamp: row.timestamp as bigint,
-    debit_account_id: accountByNo(debit_no)?.id ?? `#${debit_no}`,
-    credit_account_id: accountByNo(credit_no)?.id ?? `#${credit_no}`,
-    debit_account_no: debit_no,
-    credit_account_no: credit_no,
-    amount: row.amount as bigint,
-    pending_id: (row.pending_id as string | null) ?? null,
-    pending_amount: row.pending_amount as bigint,
-    asset: row.asset as string,
-    code: Number(row.code),
-    flags: Number(row.flags),
-    timeout: Number(row.timeout),
-    user_data: (row.user_data as string | null) ?? null,
-    reversal_of: (row.reversal_of as string | null) ?? null,
-  };
-}
