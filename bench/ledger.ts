@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { openLedger } from '../src/store/open.js';
+import type { Writer } from '../src/store/writer.js';
 import { AccountFlag, TransferFlag, type TransferInput } from '../src/ledger/types.js';
 import { idSequence, option, percentile, round, tempDir } from './util.js';
 
@@ -35,11 +36,9 @@ export function makeBatch(size: number, nextId: () => string): TransferInput[] {
   return batch;
 }
 
-async function runMari(dir: string, batchSizes: number[], seconds: number, inflight: number) {
-  const handle = await openLedger({ dataDir: dir });
-  const writer = handle.writer;
-  const accounts = [{ id: 'bank', asset: 'USD', code: 10 }, { id: 'fees', asset: 'USD', code: 20 }];
-  await writer.createAccounts(accounts);
+/** The workload's accounts: a bank, the hot fee account and CUSTOMERS wallets, each funded. */
+export async function openCustomers(writer: Writer): Promise<void> {
+  await writer.createAccounts([{ id: 'bank', asset: 'USD', code: 10 }, { id: 'fees', asset: 'USD', code: 20 }]);
   for (let start = 0; start < CUSTOMERS; start += 8000) {
     const chunk = [];
     for (let i = start; i < Math.min(CUSTOMERS, start + 8000); i++) chunk.push({ id: `c${i}`, asset: 'USD', code: 1, flags: AccountFlag.debits_must_not_exceed_credits });
@@ -51,30 +50,49 @@ async function runMari(dir: string, batchSizes: number[], seconds: number, infli
     for (let i = start; i < Math.min(CUSTOMERS, start + 8000); i++) chunk.push({ id: fund(), debit_account_id: 'bank', credit_account_id: `c${i}`, amount: OPENING_BALANCE, asset: 'USD', code: 9 });
     await writer.createTransfers(chunk);
   }
-  const results: Record<number, { transfers_per_s: number; p50_batch_ms: number; p99_batch_ms: number; batches: number }> = {};
+}
+
+export interface BatchFigures {
+  transfers_per_s: number;
+  p50_batch_ms: number;
+  p99_batch_ms: number;
+  batches: number;
+}
+
+/**
+ * Clients submit concurrently for `seconds`: `inflight` batches of `size` outstanding at any time,
+ * each timed from submission to acknowledgement (after its commit). Any refusal stops the run.
+ */
+export async function measureBatches(writer: Writer, size: number, seconds: number, inflight: number, nextId: () => string): Promise<BatchFigures> {
+  const latencies: number[] = [];
+  let transfers = 0;
+  const started = performance.now();
+  const client = async () => {
+    while (performance.now() - started < seconds * 1000) {
+      const batch = makeBatch(size, nextId);
+      const t0 = performance.now();
+      const outcome = await writer.createTransfers(batch);
+      latencies.push(performance.now() - t0);
+      const failed = outcome.find((r) => r !== 'ok');
+      if (failed) throw new Error(`benchmark transfer refused: ${failed}`);
+      transfers += batch.length;
+    }
+  };
+  await Promise.all(Array.from({ length: inflight }, client));
+  const elapsed_s = (performance.now() - started) / 1000;
+  latencies.sort((x, y) => x - y);
+  return { transfers_per_s: Math.round(transfers / elapsed_s), p50_batch_ms: round(percentile(latencies, 50)), p99_batch_ms: round(percentile(latencies, 99)), batches: latencies.length };
+}
+
+async function runMari(dir: string, batchSizes: number[], seconds: number, inflight: number) {
+  const handle = await openLedger({ dataDir: dir });
+  const writer = handle.writer;
+  await openCustomers(writer);
+  const results: Record<number, BatchFigures> = {};
   const nextId = idSequence('T');
   for (const size of batchSizes) {
-    const latencies: number[] = [];
-    let transfers = 0;
-    const started = performance.now();
-    // Clients submit concurrently: `inflight` batches outstanding at any time, each timed
-    // from submission to acknowledgement (after its commit).
-    const client = async () => {
-      while (performance.now() - started < seconds * 1000) {
-        const batch = makeBatch(size, nextId);
-        const t0 = performance.now();
-        const outcome = await writer.createTransfers(batch);
-        latencies.push(performance.now() - t0);
-        const failed = outcome.find((r) => r !== 'ok');
-        if (failed) throw new Error(`benchmark transfer refused: ${failed}`);
-        transfers += batch.length;
-      }
-    };
-    await Promise.all(Array.from({ length: inflight }, client));
-    const elapsed_s = (performance.now() - started) / 1000;
-    latencies.sort((a, b) => a - b);
-    results[size] = { transfers_per_s: Math.round(transfers / elapsed_s), p50_batch_ms: round(percentile(latencies, 50)), p99_batch_ms: round(percentile(latencies, 99)), batches: latencies.length };
-    console.log(`mari, batches of ${size}: ${results[size].transfers_per_s.toLocaleString('en')} transfers/s, batch commit p50 ${results[size].p50_batch_ms} ms, p99 ${results[size].p99_batch_ms} ms (${latencies.length} batches)`);
+    results[size] = await measureBatches(writer, size, seconds, inflight, nextId);
+    console.log(`mari, batches of ${size}: ${results[size].transfers_per_s.toLocaleString('en')} transfers/s, batch commit p50 ${results[size].p50_batch_ms} ms, p99 ${results[size].p99_batch_ms} ms (${results[size].batches} batches)`);
   }
   handle.ledger.checkInvariants();
   await handle.close();

@@ -6,9 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { openLedger } from '../src/store/open.js';
-import { AccountFlag, type TransferInput } from '../src/ledger/types.js';
-import { CUSTOMERS, OPENING_BALANCE, makeBatch, randomCustomer } from './ledger.js';
-import { idSequence, option, percentile, round } from './util.js';
+import { CUSTOMERS, OPENING_BALANCE, measureBatches, openCustomers, randomCustomer } from './ledger.js';
+import { idSequence, option, round } from './util.js';
 
 const SERVER = process.env.MARI_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const BATCH = 8000;
@@ -32,39 +31,10 @@ async function admin(sql: string): Promise<void> {
 async function runMari(url: string, seconds: number, inflight: number) {
   const handle = await openLedger({ store: url });
   const writer = handle.writer;
-  await writer.createAccounts([{ id: 'bank', asset: 'USD', code: 10 }, { id: 'fees', asset: 'USD', code: 20 }]);
-  for (let start = 0; start < CUSTOMERS; start += 8000) {
-    const chunk = [];
-    for (let i = start; i < Math.min(CUSTOMERS, start + 8000); i++) chunk.push({ id: `c${i}`, asset: 'USD', code: 1, flags: AccountFlag.debits_must_not_exceed_credits });
-    await writer.createAccounts(chunk);
-  }
-  const fund = idSequence('F');
-  for (let start = 0; start < CUSTOMERS; start += 8000) {
-    const chunk: TransferInput[] = [];
-    for (let i = start; i < Math.min(CUSTOMERS, start + 8000); i++) chunk.push({ id: fund(), debit_account_id: 'bank', credit_account_id: `c${i}`, amount: OPENING_BALANCE, asset: 'USD', code: 9 });
-    await writer.createTransfers(chunk);
-  }
-  const nextId = idSequence('T');
-  const latencies: number[] = [];
-  let transfers = 0;
-  const started = performance.now();
-  const client = async () => {
-    while (performance.now() - started < seconds * 1000) {
-      const batch = makeBatch(BATCH, nextId);
-      const t0 = performance.now();
-      const outcome = await writer.createTransfers(batch);
-      latencies.push(performance.now() - t0);
-      const failed = outcome.find((r) => r !== 'ok');
-      if (failed) throw new Error(`benchmark transfer refused: ${failed}`);
-      transfers += batch.length;
-    }
-  };
-  await Promise.all(Array.from({ length: inflight }, client));
-  const elapsed_s = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
+  await openCustomers(writer);
+  const result = await measureBatches(writer, BATCH, seconds, inflight, idSequence('T'));
   handle.ledger.checkInvariants();
   await handle.close();
-  const result = { transfers_per_s: Math.round(transfers / elapsed_s), p50_batch_ms: round(percentile(latencies, 50)), p99_batch_ms: round(percentile(latencies, 99)), batches: latencies.length };
   console.log(`mari on PostgreSQL, batches of ${BATCH}: ${result.transfers_per_s.toLocaleString('en')} transfers/s, batch p50 ${result.p50_batch_ms} ms, p99 ${result.p99_batch_ms} ms (${result.batches} batches)`);
   return result;
 }
