@@ -13,11 +13,15 @@ export interface WriterOptions {
   commit_events_max: number;
   /** Write a balance checkpoint at most this often, bounding start-up replay. */
   checkpoint_interval_ms: number;
-  /** Batches applied but not yet durable; the next waits beyond this. */
+  /**
+   * Batches applied but not yet durable; the next waits beyond this. Two keep the commit thread
+   * busy while the next batch is applied; more only queue small batches behind one fsync at a
+   * time, where waiting would have grown them (HTTP: 8.9k/s at 4, 12.4k/s at 2).
+   */
   commits_in_flight_max: number;
 }
 
-export const WRITER_DEFAULTS: WriterOptions = Object.freeze({ commit_events_max: 16_384, checkpoint_interval_ms: 1_000, commits_in_flight_max: 4 });
+export const WRITER_DEFAULTS: WriterOptions = Object.freeze({ commit_events_max: 16_384, checkpoint_interval_ms: 1_000, commits_in_flight_max: 2 });
 
 /**
  * What a command sees while it runs inside the writer's turn. Everything it reads is current
