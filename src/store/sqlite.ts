@@ -18,7 +18,7 @@ import { accountFromRow, balancesFromRow, documentFromRow, transferFromRow, type
 import { verifyJournal, type VerifyReport, type VerifySource } from '../ledger/verify.js';
 import type { CommitRequest, DocumentQuery, HistoryPage, Store, StoredDocument } from './store.js';
 
-const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
   CREATE TABLE assets (code TEXT PRIMARY KEY, scale INTEGER NOT NULL, name TEXT NOT NULL) STRICT;
@@ -56,6 +56,19 @@ const MIGRATIONS: readonly string[] = [
     collection TEXT NOT NULL, key TEXT NOT NULL, tag TEXT, value TEXT NOT NULL, updated_at INTEGER NOT NULL,
     PRIMARY KEY (collection, key)
   ) STRICT, WITHOUT ROWID;
+  CREATE INDEX documents_tag ON documents(collection, tag, key) WHERE tag IS NOT NULL;
+  `,
+  // Documents in a rowid table: new rows append to one page and only the small (collection, key)
+  // index entries land at random. Clustered on the key (WITHOUT ROWID), every upsert dirtied a
+  // page of whole documents: a commit of 32 P2P sends wrote 825 KiB of WAL instead of 483 KiB.
+  `
+  CREATE TABLE documents_by_rowid (
+    collection TEXT NOT NULL, key TEXT NOT NULL, tag TEXT, value TEXT NOT NULL, updated_at INTEGER NOT NULL,
+    UNIQUE (collection, key)
+  ) STRICT;
+  INSERT INTO documents_by_rowid (collection, key, tag, value, updated_at) SELECT collection, key, tag, value, updated_at FROM documents;
+  DROP TABLE documents;
+  ALTER TABLE documents_by_rowid RENAME TO documents;
   CREATE INDEX documents_tag ON documents(collection, tag, key) WHERE tag IS NOT NULL;
   `,
 ];
