@@ -20,6 +20,8 @@ export const GENESIS_HASH: Buffer = Buffer.alloc(32);
 const TAG_ACCOUNT = 1;
 const TAG_TRANSFER = 2;
 const NULL_TEXT = 0xffff;
+const INT64_MIN = -(1n << 63n);
+const INT64_MAX = (1n << 63n) - 1n;
 
 /**
  * Canonical binary encoding of records: fixed-width little-endian integers, then each text as a
@@ -28,6 +30,8 @@ const NULL_TEXT = 0xffff;
  */
 export class RecordEncoder {
   private buffer = Buffer.allocUnsafe(1 << 20);
+  // Buffer's writeBigInt64LE splits the value with BigInt arithmetic; DataView's does not allocate.
+  private view = new DataView(this.buffer.buffer, this.buffer.byteOffset, this.buffer.byteLength);
   private offset = 0;
 
   reset(): void {
@@ -46,7 +50,7 @@ export class RecordEncoder {
   account(a: Account): void {
     this.reserve(1 + 8 + 4 + 2 + 4 + 3 * 2 + 4 * 130);
     let o = this.buffer.writeUInt8(TAG_ACCOUNT, this.offset);
-    o = this.buffer.writeBigInt64LE(a.timestamp, o);
+    o = this.int64(a.timestamp, o);
     o = this.buffer.writeUInt32LE(a.no, o);
     o = this.buffer.writeUInt16LE(a.code, o);
     o = this.buffer.writeUInt32LE(a.flags, o);
@@ -58,11 +62,11 @@ export class RecordEncoder {
   transfer(t: Transfer): void {
     this.reserve(1 + 8 + 4 + 4 + 8 + 8 + 2 + 4 + 4 + 5 * 2 + 4 * 400);
     let o = this.buffer.writeUInt8(TAG_TRANSFER, this.offset);
-    o = this.buffer.writeBigInt64LE(t.timestamp, o);
+    o = this.int64(t.timestamp, o);
     o = this.buffer.writeUInt32LE(t.debit_account_no, o);
     o = this.buffer.writeUInt32LE(t.credit_account_no, o);
-    o = this.buffer.writeBigInt64LE(t.amount, o);
-    o = this.buffer.writeBigInt64LE(t.pending_amount, o);
+    o = this.int64(t.amount, o);
+    o = this.int64(t.pending_amount, o);
     o = this.buffer.writeUInt16LE(t.code, o);
     o = this.buffer.writeUInt32LE(t.flags, o);
     o = this.buffer.writeUInt32LE(t.timeout, o);
@@ -71,6 +75,13 @@ export class RecordEncoder {
     o = this.text(t.asset, o);
     o = this.text(t.user_data, o);
     this.offset = this.text(t.reversal_of, o);
+  }
+
+  private int64(value: bigint, offset: number): number {
+    // Same bytes and the same range check as writeBigInt64LE: a value outside int64 is a bug upstream.
+    if (value < INT64_MIN || value > INT64_MAX) throw new RangeError(`${value} does not fit in 64 bits`);
+    this.view.setBigInt64(offset, value, true);
+    return offset + 8;
   }
 
   private text(value: string | null, offset: number): number {
@@ -85,6 +96,7 @@ export class RecordEncoder {
     const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.offset + bytes));
     this.buffer.copy(grown, 0, 0, this.offset);
     this.buffer = grown;
+    this.view = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
   }
 }
 

@@ -81,8 +81,7 @@ export class Ledger {
   }
 
   /** The next unique timestamp: the wall clock, or one past the last if the clock stood still or went back. */
-  nextTimestamp(): bigint {
-    const now = this.clock();
+  nextTimestamp(now: bigint = this.clock()): bigint {
     this.lastTimestamp = now > this.lastTimestamp ? now : this.lastTimestamp + 1n;
     return this.lastTimestamp;
   }
@@ -230,22 +229,26 @@ export class Batch {
   private readonly resolutions = new Map<string, Transfer>();
   private readonly reversals = new Map<string, Transfer>();
   private undo: Undo = undefined;
+  /** The clock, read once: a batch's timestamps are this or one past the last (as TigerBeetle's prepare timestamp). */
+  private readonly now: bigint;
 
   constructor(
     private readonly ledger: Ledger,
     private readonly lookups: Lookups,
-  ) {}
+  ) {
+    this.now = ledger.now();
+  }
 
   /** Releases every pending transfer whose timeout has passed, as expiry records. */
   expire(): number {
     const ledger = this.ledger;
-    const now = ledger.nextTimestamp();
+    const now = ledger.nextTimestamp(this.now);
     let count = 0;
     for (let pending = ledger.popExpired(now); pending !== undefined; pending = ledger.popExpired(now)) {
       this.commitTransfer({
         ...pending,
         id: expiryId(pending.id),
-        timestamp: ledger.nextTimestamp(),
+        timestamp: ledger.nextTimestamp(this.now),
         pending_id: pending.id,
         pending_amount: pending.amount,
         flags: TransferFlag.expiry,
@@ -332,7 +335,7 @@ export class Batch {
       code: input.code,
       flags,
       user_data,
-      timestamp: this.ledger.nextTimestamp(),
+      timestamp: this.ledger.nextTimestamp(this.now),
       debits_pending: 0n,
       debits_posted: 0n,
       credits_pending: 0n,
@@ -416,7 +419,7 @@ export class Batch {
     }
     const refusal = checkLimits(debit, credit, amount, (flags & TransferFlag.pending) !== 0);
     if (refusal) return refusal;
-    (transfer as Mutable<Transfer>).timestamp = this.ledger.nextTimestamp();
+    (transfer as Mutable<Transfer>).timestamp = this.ledger.nextTimestamp(this.now);
     this.commitTransfer(transfer);
     return 'ok';
   }
@@ -471,7 +474,7 @@ export class Batch {
       return 'pending_transfer_expired';
     }
     assert.ok(this.ledger.pending.has(pending_id), `unresolved pending transfer ${pending_id} is live`);
-    const timestamp = this.ledger.nextTimestamp();
+    const timestamp = this.ledger.nextTimestamp(this.now);
     if (pending.timeout > 0 && expiresAt(pending) <= timestamp) return 'pending_transfer_expired';
     (transfer as Mutable<Transfer>).timestamp = timestamp;
     this.commitTransfer(transfer);

@@ -311,16 +311,15 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
   }
 
   private take(): Operation[] {
-    const taken: Operation[] = [];
+    // One splice, not a shift per operation: the queue can hold thousands (a charging surge).
+    let count = 0;
     let events = 0;
-    while (this.queue.length > 0) {
-      const next = this.queue[0];
-      const size = Math.max(1, next.events.length);
-      if (taken.length > 0 && events + size > this.options.commit_events_max) break;
-      taken.push(this.queue.shift()!);
+    for (; count < this.queue.length; count++) {
+      const size = Math.max(1, this.queue[count].events.length);
+      if (count > 0 && events + size > this.options.commit_events_max) break;
       events += size;
     }
-    return taken;
+    return this.queue.splice(0, count);
   }
 
   private expiryDue(): boolean {

@@ -39,16 +39,21 @@ async function fixture(t: TestContext): Promise<string> {
   return dir;
 }
 
+class SpacedLedger extends Ledger {
+  override nextTimestamp(now?: bigint): bigint {
+    return super.nextTimestamp(this.lastTimestamp + 1_000n > (now ?? 0n) ? this.lastTimestamp + 1_000n : now);
+  }
+}
+
 /** Built once and copied for each test: faster, and each test tampers with its own copy. */
 let template: Promise<string> | undefined;
 
 async function build(): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mari-'));
   process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
-  // Built as openLedger builds it, but with a clock that leaves 1 µs between timestamps (room to forge in).
+  // Built as openLedger builds it, but leaving 1 µs between timestamps, even within a batch (room to forge in).
   const store = new SqliteStore({ dataDir: dir });
-  let now = BigInt(Date.now()) * 1_000_000n;
-  const ledger = new Ledger({ assets: store.assets(), clock: () => (now += 1_000n) });
+  const ledger = new SpacedLedger({ assets: store.assets() });
   await store.load(ledger);
   const writer = new Writer(ledger, store, WRITER_DEFAULTS);
   const h = { ledger, store, writer, close: async () => { await writer.close(); await store.close(); } };
