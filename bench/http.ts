@@ -6,7 +6,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import { option, tempDir } from './util.js';
-import { KEY, call, startServer } from './server.js';
+import { KEY, call, serverCpuSeconds, startServer } from './server.js';
 
 const WALLETS = 10_000;
 
@@ -33,6 +33,7 @@ export async function run(args: string[]): Promise<void> {
     await setup(url);
     let counter = 0;
     const prefix = Date.now().toString(36);
+    const cpuBefore = serverCpuSeconds(child);
     const result = await autocannon({
       url,
       connections,
@@ -51,9 +52,10 @@ export async function run(args: string[]): Promise<void> {
       }],
     });
     const created = result['2xx'];
+    const server_cpu_us = Math.round((serverCpuSeconds(child) - cpuBefore) * 1e6 / Math.max(1, created));
     const transfers_per_s = Math.round(created / result.duration);
     console.log(`${connections} connections, ${result.duration.toFixed(1)} s: ${created} transfers created (201), ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
-    console.log(`${transfers_per_s.toLocaleString('en')} transfers/s, latency p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, max ${result.latency.max} ms`);
+    console.log(`${transfers_per_s.toLocaleString('en')} transfers/s, latency p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, max ${result.latency.max} ms; server CPU ${server_cpu_us} µs per transfer (all threads)`);
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));
     const db = new Database(path.join(dataDir, 'ledger.sqlite'), { readonly: true });
@@ -62,7 +64,7 @@ export async function run(args: string[]): Promise<void> {
     // Requests still in flight when autocannon stops are committed but not counted, so stored ≥ created.
     console.log(`durable: the journal holds ${stored} benchmark transfers, at least the ${created} acknowledged`);
     if (stored < created) throw new Error('an acknowledged transfer is missing from the journal');
-    console.log(JSON.stringify({ bench: 'http', transfers_per_s, p99_ms: result.latency.p99, p50_ms: result.latency.p50, connections, non_2xx: result.non2xx, errors: result.errors }));
+    console.log(JSON.stringify({ bench: 'http', transfers_per_s, p99_ms: result.latency.p99, p50_ms: result.latency.p50, server_cpu_us, connections, non_2xx: result.non2xx, errors: result.errors }));
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
     fs.rmSync(dataDir, { recursive: true, force: true });

@@ -2,6 +2,7 @@
 // known operator key, so the load generator measures the server and not itself.
 // MARI_BENCH_PROFILE=1 writes the server's CPU profile to /tmp/prof.
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -37,3 +38,17 @@ export async function call(url: string, method: string, route: string, body?: un
   if (response.status >= 300) throw new Error(`${method} ${route}: ${response.status} ${JSON.stringify(json)}`);
   return json;
 }
+
+/**
+ * CPU seconds the server process has used so far (all its threads, user + system), from
+ * /proc. CPU per request says more than wall time on a machine shared with other work.
+ */
+export function serverCpuSeconds(child: ChildProcess): number {
+  const stat = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
+}
+
+/** Linux's USER_HZ: the unit of utime and stime in /proc/<pid>/stat. */
+const CLOCK_TICKS_PER_S = 100;

@@ -13,7 +13,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import { option, tempDir } from './util.js';
-import { KEY, startServer } from './server.js';
+import { KEY, serverCpuSeconds, startServer } from './server.js';
 
 const PIN = '2580';
 
@@ -63,6 +63,7 @@ export async function run(args: string[]): Promise<void> {
     console.log(`${subscribers} subscribers registered with PINs and funded; warm-up (first PIN check of each, scrypt) ${Math.round(warm_ms)} ms`);
     let counter = 0;
     const prefix = `b${Date.now().toString(36)}`;
+    const cpuBefore = serverCpuSeconds(child);
     const result = await autocannon({
       url, connections, duration: seconds,
       requests: [{
@@ -79,9 +80,10 @@ export async function run(args: string[]): Promise<void> {
       }],
     });
     const sent = result['2xx'];
+    const server_cpu_us = Math.round((serverCpuSeconds(child) - cpuBefore) * 1e6 / Math.max(1, sent));
     const transfers_per_s = Math.round(sent / result.duration);
     console.log(`${connections} connections, ${result.duration.toFixed(1)} s: ${sent} P2P sends (200), ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
-    console.log(`${transfers_per_s.toLocaleString('en')} sends/s (each a transfer plus its fee leg), latency p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, max ${result.latency.max} ms`);
+    console.log(`${transfers_per_s.toLocaleString('en')} sends/s (each a transfer plus its fee leg), latency p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, max ${result.latency.max} ms; server CPU ${server_cpu_us} µs per send (all threads)`);
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));
     const db = new Database(path.join(dataDir, 'ledger.sqlite'), { readonly: true });
@@ -89,7 +91,7 @@ export async function run(args: string[]): Promise<void> {
     db.close();
     console.log(`durable: the journal holds ${stored} benchmark sends, at least the ${sent} acknowledged`);
     if (stored < sent) throw new Error('an acknowledged send is missing from the journal');
-    console.log(JSON.stringify({ bench: 'services', transfers_per_s, p99_ms: result.latency.p99, p50_ms: result.latency.p50, connections, non_2xx: result.non2xx, errors: result.errors }));
+    console.log(JSON.stringify({ bench: 'services', transfers_per_s, p99_ms: result.latency.p99, p50_ms: result.latency.p50, server_cpu_us, connections, non_2xx: result.non2xx, errors: result.errors }));
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
     fs.rmSync(dataDir, { recursive: true, force: true });

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import autocannon from 'autocannon';
 import { option, percentile, round, tempDir } from './util.js';
-import { KEY, call, startServer } from './server.js';
+import { KEY, call, serverCpuSeconds, startServer } from './server.js';
 
 const WALLETS = 20_000;
 
@@ -68,6 +68,7 @@ export async function run(args: string[]): Promise<void> {
   try {
     await setup(url);
     let counter = 0;
+    const cpuBefore = serverCpuSeconds(child);
     const enquiries = autocannon({
       url, connections, duration: seconds,
       requests: [{
@@ -77,17 +78,18 @@ export async function run(args: string[]): Promise<void> {
     });
     const transfers = pacedTransfers(url, { rate_per_s: transferRate, seconds });
     const [result, sent] = await Promise.all([enquiries, transfers]);
+    const server_cpu_us = Math.round((serverCpuSeconds(child) - cpuBefore) * 1e6 / Math.max(1, result['2xx'] + sent.latencies_ms.length));
     const enquiries_per_s = Math.round(result['2xx'] / result.duration);
     const sorted = sent.latencies_ms.sort((a, b) => a - b);
     const transfer_p99_ms = round(percentile(sorted, 99));
     const transfers_per_s = Math.round(sorted.length / seconds);
     console.log(`${connections} enquiry connections, ${result.duration.toFixed(1)} s: ${result['2xx']} enquiries answered, ${result.non2xx} non-2xx (try_later), ${result.errors} errors`);
     console.log(`enquiries ${enquiries_per_s.toLocaleString('en')}/s (p99 ${result.latency.p99} ms); transfers ${transfers_per_s}/s committed (${round(100 * transfers_per_s / (transfers_per_s + enquiries_per_s), 1)}% of requests), ` +
-      `p50 ${round(percentile(sorted, 50))} ms, p99 ${transfer_p99_ms} ms, max ${round(sorted.at(-1) ?? 0)} ms, ${sent.failed} failed`);
+      `p50 ${round(percentile(sorted, 50))} ms, p99 ${transfer_p99_ms} ms, max ${round(sorted.at(-1) ?? 0)} ms, ${sent.failed} failed; server CPU ${server_cpu_us} µs per request (all threads)`);
     // One customer hammering: the per-customer limit answers try_later, cheaply.
     const hammer = await autocannon({ url, connections: 8, amount: 2000, requests: [{ method: 'GET', path: '/accounts/w1', headers: { authorization: `Bearer ${KEY}` } }] });
     console.log(`one customer, 2000 enquiries: ${hammer['2xx']} answered, ${hammer.non2xx} try_later (p99 ${hammer.latency.p99} ms)`);
-    console.log(JSON.stringify({ bench: 'surge', enquiries_per_s, transfer_p99_ms, transfers_per_s, enquiry_p99_ms: result.latency.p99, limited_one_customer: hammer.non2xx }));
+    console.log(JSON.stringify({ bench: 'surge', enquiries_per_s, transfer_p99_ms, transfers_per_s, enquiry_p99_ms: result.latency.p99, server_cpu_us, limited_one_customer: hammer.non2xx }));
   } finally {
     child.kill('SIGTERM');
     await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(undefined)));
