@@ -24,6 +24,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { RequestError } from '../../errors/registry.js';
 import { formatAmount } from '../../ledger/amount.js';
+import { expiryId } from '../../ledger/ledger.js';
 import { AccountFlag, TransferFlag, available, type Account, type AccountInput, type Transfer, type TransferInput } from '../../ledger/types.js';
 import type { LedgerHandle } from '../../store/open.js';
 import type { CommandContext } from '../../store/writer.js';
@@ -62,6 +63,8 @@ export interface MoneyOptions {
   clock?: () => Date;
   /** How long an agent has to complete a cash-out before the reservation lapses. */
   cash_out_timeout_s?: number;
+  /** How often lapsed cash-outs are closed and their usage given back (0: only when asked). */
+  expired_cash_out_sweep_ms?: number;
 }
 
 /** Amounts are bigint minor units; `reference` is the client's idempotency key (see REFERENCE_PATTERN). */
@@ -111,6 +114,16 @@ export class MoneyModule implements ProductModule, WalletDirectory {
   ) {
     this.clock = options.clock ?? (() => new Date());
     this.cash_out_timeout_s = options.cash_out_timeout_s ?? 600;
+    if (options.expired_cash_out_sweep_ms !== 0) {
+      this.sweepTimer = setInterval(() => void this.closeExpiredCashOuts().catch(() => undefined), options.expired_cash_out_sweep_ms ?? 60_000);
+      this.sweepTimer.unref();
+    }
+  }
+
+  private readonly sweepTimer: NodeJS.Timeout | undefined;
+
+  async close(): Promise<void> {
+    clearInterval(this.sweepTimer);
   }
 
   /** Transactions by reference: every one this process wrote, and older ones once looked up. */
@@ -570,18 +583,57 @@ export class MoneyModule implements ProductModule, WalletDirectory {
     const results = ctx.createTransfers(voids.map((v, i) => ({ ...v, flags: v.flags! | (i < voids.length - 1 ? TransferFlag.linked : 0) })));
     assert.ok(results.every((r) => r === 'ok'), `cash-out void: ${results.join(',')}`);
     const payer = this.parties.get(tx.payer_id!)!;
-    const stored = this.usage.get(usageKey(payer.id, tx.currency));
-    const created = new Date(tx.created_at);
-    if (stored) {
-      // Give back what the cash-out counted, in the periods it was counted in.
-      const amount = BigInt(tx.amount);
-      const day_total = stored.day === currentUsage(undefined, payer.id, tx.currency, created).day ? stored.day_total - amount : stored.day_total;
-      const month_total = stored.month === currentUsage(undefined, payer.id, tx.currency, created).month ? stored.month_total - amount : stored.month_total;
-      this.commitUsage(ctx, { ...stored, day_total: day_total < 0n ? 0n : day_total, month_total: month_total < 0n ? 0n : month_total });
-    }
+    this.giveBackUsage(ctx, tx);
     const cancelled: MoneyTransaction = { ...tx, status: 'cancelled', updated_at: now.toISOString(), balance: available(this.account(walletId(payer.id, tx.currency))).toString() };
     this.save(ctx, cancelled);
     return cancelled;
+  }
+
+  /** Gives back what a cash-out that never paid out counted against the limits, in the periods it was counted in. */
+  private giveBackUsage(ctx: CommandContext, tx: MoneyTransaction): void {
+    const stored = this.usage.get(usageKey(tx.payer_id!, tx.currency));
+    if (!stored) return;
+    const created = new Date(tx.created_at);
+    const amount = BigInt(tx.amount);
+    const counted = currentUsage(undefined, tx.payer_id!, tx.currency, created);
+    const day_total = stored.day === counted.day ? stored.day_total - amount : stored.day_total;
+    const month_total = stored.month === counted.month ? stored.month_total - amount : stored.month_total;
+    this.commitUsage(ctx, { ...stored, day_total: day_total < 0n ? 0n : day_total, month_total: month_total < 0n ? 0n : month_total });
+  }
+
+  /**
+   * Cash-outs whose reservation the ledger released at its timeout (the agent neither completed
+   * nor cancelled): each is recorded as cancelled (reason `expired`) and its usage given back, as
+   * a cancel would. Runs on a timer; returns how many it closed.
+   */
+  async closeExpiredCashOuts(): Promise<number> {
+    const expired: string[] = [];
+    for await (const doc of this.handle.store.documents(TRANSACTIONS, { tag: 'pending' })) {
+      const tx = transactionFromDocument(doc);
+      if (tx.service === 'cash_out' && !this.handle.ledger.pending.has(`mm:${tx.reference}`)) expired.push(tx.reference);
+    }
+    let closed = 0;
+    for (const reference of expired) {
+      await this.lookup(reference);
+      const done = await this.handle.writer.execute({
+        ids: [expiryId(`mm:${reference}`)],
+        run: (ctx) => {
+          const tx = this.transactions.get(reference)!;
+          // Completed or cancelled since the scan, or resolved through the ledger API rather than by its timeout.
+          if (tx.status !== 'pending' || this.handle.ledger.pending.has(`mm:${reference}`)) return false;
+          if (!ctx.transfer(expiryId(`mm:${reference}`))) return false;
+          this.giveBackUsage(ctx, tx);
+          const payer = this.parties.get(tx.payer_id!)!;
+          this.save(ctx, {
+            ...tx, status: 'cancelled', reason: 'expired', updated_at: this.clock().toISOString(),
+            balance: available(this.account(walletId(payer.id, tx.currency))).toString(),
+          });
+          return true;
+        },
+      });
+      if (done) closed += 1;
+    }
+    return closed;
   }
 
   /** Pays a merchant by its short code; the merchant bears the fee (taken from the till in the same chain). */

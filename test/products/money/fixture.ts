@@ -31,7 +31,8 @@ export async function openMoney(t: TestContext, options: { now?: Date; tariff?: 
   const tariff = options.tariff ?? Tariff.load();
   const open = async () => {
     const handle = await openLedger({ dataDir: dir });
-    const money = await MoneyModule.open(handle, { tariff, clock: () => clock.now, cash_out_timeout_s: options.cash_out_timeout_s });
+    // Lapsed cash-outs are closed when a test asks (closeExpiredCashOuts), not on a timer.
+    const money = await MoneyModule.open(handle, { tariff, clock: () => clock.now, cash_out_timeout_s: options.cash_out_timeout_s, expired_cash_out_sweep_ms: 0 });
     return { handle, money };
   };
   const fixture: MoneyFixture = {

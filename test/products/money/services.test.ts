@@ -94,6 +94,31 @@ test('cash-out: cancelled by the agent, or expired, leaves the money in the wall
   await assertProven(f);
 });
 
+test('cash-out that lapses: closed as expired and its amount given back to the daily limit', async (t) => {
+  const f = await openMoney(t, { cash_out_timeout_s: 1 });
+  await subscriber(f, '0772123456', { kyc_tier: 0 }); // daily limit USD 100.00
+  await subscriber(f, '0712345678');
+  await f.money.registerAgent({ code: '40123', name: 'Mbare Agent' });
+  await fund(f, '0772123456', 20_000n);
+  await f.money.cashOut({ from: '0772123456', agent: '40123', amount: 5000n, currency: 'USD', pin: PIN, reference: 'co-lapse' });
+  await f.money.sendMoney({ from: '0772123456', to: '0712345678', amount: 5000n, currency: 'USD', pin: PIN, reference: 'p-1' });
+  const send = { from: '0772123456', to: '0712345678', amount: 100n, currency: 'USD', pin: PIN };
+  await assert.rejects(f.money.sendMoney({ ...send, reference: 'p-before' }), { code: 'exceeds_daily_limit' });
+  assert.equal(await f.money.closeExpiredCashOuts(), 0, 'nothing has lapsed yet');
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  await f.handle.writer.expireNow();
+  assert.equal(await f.money.closeExpiredCashOuts(), 1);
+  assert.equal(await f.money.closeExpiredCashOuts(), 0, 'closed once');
+  const closed = (await f.money.transaction('co-lapse'))!;
+  assert.equal(closed.status, 'cancelled');
+  assert.equal(closed.reason, 'expired');
+  await assert.rejects(f.money.completeCashOut({ agent: '40123', reference: 'co-lapse' }), { code: 'cash_out_closed' });
+  // Durable: after a restart the allowance is still given back.
+  await f.reopen();
+  assert.equal((await f.money.sendMoney({ ...send, reference: 'p-after' })).status, 'completed');
+  await assertProven(f);
+});
+
 test('merchant payment by code: the merchant bears the fee', async (t) => {
   const f = await openMoney(t);
   const alice = await subscriber(f, '0772123456');
