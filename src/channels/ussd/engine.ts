@@ -73,7 +73,15 @@ export class UssdEngine {
 
   constructor(private readonly options: EngineOptions) {
     this.clock = options.clock ?? Date.now;
-    this.sweeper = setInterval(() => this.sweep(), 30_000);
+    let scanned = false;
+    this.sweeper = setInterval(() => {
+      this.sweep();
+      // Once, not at start: opening the platform writes nothing.
+      if (!scanned) {
+        scanned = true;
+        void this.pruneRecorded().catch(() => (scanned = false));
+      }
+    }, 30_000);
     this.sweeper.unref();
   }
 
@@ -255,10 +263,39 @@ export class UssdEngine {
 
   private sweep(): void {
     const now = this.clock();
+    const recorded: string[] = [];
     for (const [id, session] of this.sessions) {
       const age_ms = now - session.started_ms;
-      if (session.final ? age_ms > FINAL_KEEP_MS : age_ms > this.options.timeout_s * 1000) this.sessions.delete(id);
+      if (session.final ? age_ms > FINAL_KEEP_MS : age_ms > this.options.timeout_s * 1000) {
+        this.sessions.delete(id);
+        if (session.final) recorded.push(id);
+      }
     }
+    void this.forget(recorded);
+  }
+
+  /**
+   * Deletes the recorded sessions (kept only so a resend after a restart gets the same answer)
+   * once they are past FINAL_KEEP_MS: without this, every USSD session that called a service
+   * stayed in the store for ever. Those recorded before a restart are found by a scan at start.
+   */
+  async pruneRecorded(): Promise<number> {
+    const now = this.clock();
+    const stale: string[] = [];
+    for await (const doc of this.options.store.documents(USSD_SESSIONS)) {
+      const session = JSON.parse(doc.value) as Session;
+      if (now - session.started_ms > FINAL_KEEP_MS && !this.sessions.has(doc.key)) stale.push(doc.key);
+    }
+    await this.forget(stale);
+    return stale.length;
+  }
+
+  private async forget(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    // Pruning is housekeeping: a refusal (a standby, maintenance of the writer) is retried next time.
+    await this.options.writer.execute({
+      run: (ctx) => { for (const key of ids) ctx.put({ collection: USSD_SESSIONS, key, value: null }); },
+    }).catch((error: Error) => this.options.log.warn({ err: error.message, sessions: ids.length }, 'could not prune recorded USSD sessions'));
   }
 
   private serial<T>(key: string, work: () => Promise<T>): Promise<T> {

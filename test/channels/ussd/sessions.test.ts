@@ -199,3 +199,24 @@ test('every screen of every service fits 182 characters in English, Shona and Nd
   // Texts shown alone (not through a walk above) fit too.
   for (const texts of Object.values(TEXTS)) for (const text of Object.values(texts)) assert.ok(text.length <= SCREEN_MAX, text);
 });
+
+test('recorded sessions are pruned once past the resend window: the store does not keep every USSD session for ever', async (t) => {
+  const { f, people } = await withPeople();
+  t.after(() => f.close());
+  const ussd = f.platform.module<UssdModule>('ussd');
+  const done = await journey(dial(f.app, { msisdn: people[0][0], code: '*151#' }), ['1', people[1][0], '1', '2', PIN]);
+  assert.match(done, /^END Sent USD 2\.00/);
+  const recorded = async () => {
+    const keys: string[] = [];
+    for await (const doc of f.handle.store.documents('ussd_sessions')) keys.push(doc.key);
+    return keys;
+  };
+  assert.equal((await recorded()).length, 1, 'the completed session is recorded for resends');
+  // One recorded by an earlier process, an hour ago: nothing in memory will ever sweep it.
+  const old = { msisdn: people[2][0], service_code: '*151#', started_ms: Date.now() - 3_600_000, final: { text: '1', reply: 'END old' } };
+  await f.handle.writer.execute({ run: (ctx) => ctx.put({ collection: 'ussd_sessions', key: 'before-restart', tag: old.msisdn, value: JSON.stringify(old) }) });
+  assert.equal(await ussd.engine.pruneRecorded(), 1);
+  const left = await recorded();
+  assert.equal(left.length, 1, 'the recent one stays: a resend within ten minutes still gets its answer');
+  assert.notEqual(left[0], 'before-restart');
+});
