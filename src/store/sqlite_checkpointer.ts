@@ -3,8 +3,10 @@
 // the WAL stays bounded. SQLite restarts the WAL from its start once a checkpoint has caught up.
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { lowerThreadPriority } from './thread_priority.js';
 
 const { file, interval_ms } = workerData as { file: string; interval_ms: number };
+lowerThreadPriority();
 const db = new Database(file);
 db.pragma('busy_timeout = 0');
 let stopped = false;

@@ -3,9 +3,11 @@
 // that answer instead of indexing a backlog on the server's event loop.
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { lowerThreadPriority } from './thread_priority.js';
 import { HistoryIndexer } from './history_index.js';
 
 const CHUNK = 20_000;
+lowerThreadPriority();
 const { ledgerFile, historyFile } = workerData as { ledgerFile: string; historyFile: string };
 const ledger = new Database(ledgerFile, { readonly: true, fileMustExist: true });
 ledger.defaultSafeIntegers(true);
