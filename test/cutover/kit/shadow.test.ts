@@ -64,8 +64,32 @@ test('a shadow replay over a window finds the fee differences, with examples, an
     const [fee] = legacy.sql(`SELECT fee FROM txn_log WHERE txn_id = ${example.txn_id}`).trim().split('\t');
     assert.equal(fee, example.legacy.fee);
   }
-  const total = report.differences.reduce((a, g) => a + g.count, 0);
+  const total = [...report.differences, ...report.explained].reduce((a, g) => a + g.count, 0);
   assert.equal(report.same + total, report.replayed);
+});
+
+test('a ref legacy wrote twice moved money once: explained as duplicate_ref, not a balance difference', async () => {
+  // The window holds a duplicated P2P ref (seed 23): replaying both rows debited the payer's legacy
+  // balance twice, so mari (which answers a ref's first result) looked 0.61 richer than legacy.
+  const refs = legacy.manifest.anomalies.duplicate_refs.map((r) => `'${r}'`).join(',');
+  const duplicates = legacy.sql(`SELECT ref, MAX(txn_id), MAX(created_at) FROM txn_log WHERE ref IN (${refs}) AND created_at >= '${SINCE}' AND created_at < '${UNTIL}' GROUP BY ref HAVING COUNT(*) = 2 ORDER BY ref`)
+    .trim().split('\n').filter(Boolean).map((line) => line.split('\t'));
+  assert.ok(duplicates.length > 0, 'the window holds a duplicated ref');
+  const report = await shadow({ from: legacy.url, since: SINCE, until: UNTIL, data_dir: scratch(), config: loadConfig({}, { log_level: 'silent' }) });
+  assert.deepEqual(report.differences.filter((g) => g.cause === 'balance_differs'), []);
+  const group = report.explained.find((g) => g.cause === 'duplicate_ref');
+  assert.ok(group?.reason, JSON.stringify(report.explained));
+  assert.deepEqual(group.examples.map((e) => [e.ref, e.txn_id]), duplicates.map(([ref, second]) => [ref, second]));
+  for (const e of group.examples) {
+    assert.equal(e.mari.ok, true, 'mari answered the retried ref');
+    assert.equal(e.mari.balance_after, e.legacy.balance_after);
+  }
+  // The first row just before the window: migrated history, so the second is not put to mari.
+  const [ref, second, at] = duplicates[0];
+  const edge = await shadow({ from: legacy.url, since: at, until: UNTIL, data_dir: scratch(), config: loadConfig({}, { log_level: 'silent' }) });
+  const [example] = edge.explained.find((g) => g.cause === 'duplicate_ref')!.examples;
+  assert.deepEqual([example.ref, example.txn_id, example.mari.code], [ref, second, 'not_replayed']);
+  assert.deepEqual(edge.differences.filter((g) => g.cause === 'balance_differs'), []);
 });
 
 test('mari shadow: exit 1 with undeclared differences; declared causes are reported apart', () => {
