@@ -298,7 +298,9 @@ class Replay {
     if (legacyOk && !tx) return causeOfRefusal(code!);
     if (!legacyOk && tx) return 'accepted_legacy_refused';
     if (!legacyOk) return undefined; // refused on both sides (legacy keeps no reason)
-    if (BigInt(tx!.fee) !== legacyFee) return 'fee_differs';
+    // A reversal's fee in mari is the original's fee given back; legacy charged none and gave none back.
+    if (row.txn_type === 'REVERSAL' && legacyFee === 0n && BigInt(tx!.fee) > 0n) return 'reversal_refunds_fee';
+    if (row.txn_type !== 'REVERSAL' && BigInt(tx!.fee) !== legacyFee) return 'fee_differs';
     if (b.legacyBefore === null || b.legacyAfter === null || b.mariBefore === null || b.mariAfter === null) return undefined;
     return b.legacyAfter - b.legacyBefore === b.mariAfter - b.mariBefore ? undefined : 'balance_differs';
   }
