@@ -10,13 +10,13 @@ import type { Maintenance } from './maintenance.js';
 import { Notices } from './notices.js';
 import { checkParity, findCatalog, legacyMenu, paritySummary } from './parity.js';
 import { openLegacyDb } from './legacy_db.js';
-import { reconcileGate } from './tools.js';
+import { reconcileGate, reconcileMonitor } from './tools.js';
 import { CUTOVERS, Runbook, cutoverSummary, newCutover, type CutoverEffects, type CutoverState, type CutoverTools } from './runbook.js';
 import { SERVICES } from './services.js';
 import type { StatusBoard } from './status.js';
 import { SqliteStore } from '../../store/sqlite.js';
 import { importDeltaGate } from '../tools.js';
-import { Watch, chargingMonitor, conservationMonitor, verifyMonitor } from './watch.js';
+import { Watch, chargingMonitor, conservationMonitor, verifyMonitor, vouchersMonitor } from './watch.js';
 
 const NOTICE_TICK_MS = 1000;
 const WATCH_INTERVAL_S_DEFAULT = 300;
@@ -82,8 +82,13 @@ export async function openCutover(deps: Deps): Promise<CutoverParts> {
   const { context, maintenance, board } = deps;
   const { handle } = context;
   const notices = await Notices.open(handle);
-  const watch = new Watch([conservationMonitor(handle), chargingMonitor(handle), verifyMonitor(handle)], board);
   let state: CutoverState | undefined;
+  const monitors = [conservationMonitor(handle), chargingMonitor(handle), verifyMonitor(handle), vouchersMonitor(handle)];
+  if (context.config.legacy_url !== '') {
+    const switchedAt = () => (state?.switched_at_timestamp ? BigInt(state.switched_at_timestamp) : undefined);
+    monitors.push(reconcileMonitor(handle, { from: context.config.legacy_url, switchedAt }));
+  }
+  const watch = new Watch(monitors, board);
   for await (const doc of handle.store.documents(CUTOVERS)) state = JSON.parse(doc.value) as CutoverState; // keys are time-ordered: the last is the latest
   const defaults = defaultTools({ context, notices, watch });
   const baseTools = deps.tools ? deps.tools(defaults, context) : defaults;
