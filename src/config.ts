@@ -52,6 +52,8 @@ export const ConfigSchema = Type.Object(
     ussd_session_timeout_s: Type.Integer({ minimum: 1, maximum: 3_600, default: 180 }),
     /** Mobile money fees, commissions and limits (JSON); empty means the default tariffs/default.json. */
     tariff_file: Type.String({ default: '' }),
+    /** The legacy database (mysql://…) after a migration: the watch reconciles against it when set. */
+    legacy_url: Type.String({ maxLength: 500, default: '' }),
   },
   { additionalProperties: false },
 );
@@ -84,6 +86,7 @@ export const CONFIG_ENV: { readonly [K in keyof Config]-?: string } = Object.fre
   kannel_timeout_ms: 'MARI_KANNEL_TIMEOUT_MS',
   ussd_session_timeout_s: 'MARI_USSD_SESSION_TIMEOUT_S',
   tariff_file: 'MARI_TARIFF_FILE',
+  legacy_url: 'MARI_LEGACY_URL',
 });
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Readonly<Config> {
@@ -133,7 +136,7 @@ function checkRelations(config: Config): void {
 
 /** The bad value, except under api_keys and store: an error message must not carry a key or a password. */
 function shown(path: string, value: unknown): string {
-  return path.startsWith('/api_keys') || path.startsWith('/store') || path.startsWith('/kannel_password') ? '' : ` (got ${JSON.stringify(value)})`;
+  return path.startsWith('/api_keys') || path.startsWith('/store') || path.startsWith('/kannel_password') || path.startsWith('/legacy_url') ? '' : ` (got ${JSON.stringify(value)})`;
 }
 
 /** Names the setting (and its environment variable) without echoing secrets such as api_keys. */

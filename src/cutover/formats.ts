@@ -53,6 +53,21 @@ export const TXN_TYPE_CODE: Readonly<Record<string, number>> = Object.freeze({
   P2P: 300, CASHIN: 301, CASHOUT: 302, MERCHANT: 303, BANK_IN: 304, BANK_OUT: 305, AIRTIME: 306, COMMISSION: 307, REVERSAL: 308,
 });
 
+const REF_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,40}$/;
+
+/** `mig:txn:<ref>` when the ref is a valid id; otherwise a hash of it, so any ref maps to one id. */
+export function txnTransferId(ref: string): string {
+  if (REF_ID.test(ref)) return `mig:txn:${ref}`;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < ref.length; i++) h = Math.imul(h ^ ref.charCodeAt(i), 0x01000193) >>> 0;
+  return `mig:txn:x${h.toString(16)}.${Buffer.from(ref).toString('base64url').slice(0, 40)}`;
+}
+
+/** The fee leg booked with a legacy transaction (linked to it), when it had a fee. */
+export function txnFeeId(ref: string): string {
+  return `mig:fee:${txnTransferId(ref).slice('mig:txn:'.length)}`;
+}
+
 const BOUNDED = AccountFlag.debits_must_not_exceed_credits;
 
 /** Accounts mobile money creates unbounded: a bank's trust account and mari's own system accounts. */

@@ -25,7 +25,10 @@ import {
   PREPAID_MIGRATION_CODE, RANGE_WIDTH, legacyPinDocument, prepaidLotDocument, prepaidLotId, rangeDocument, rangeKey,
   type LegacyBucketRecord, type LegacyRecord, type LegacyWalletRecord, type RangeDocument, legacySuspenseId, lotAccount, migrationOpeningId, overdraftAccount, overdraftId,
   agentCommissionId, agentFloatId, bankSettlementId, isUnbounded, merchantTillId, partyIds, systemAccount, voucherDocument, walletAccount, airtimeAccountOf, type VoucherRecord,
+  txnFeeId, txnTransferId,
 } from './formats.js';
+
+export { txnTransferId };
 import { harareLocalToIso, harareLocalToMs, msToHarareLocal } from '../time.js';
 import type { LegacySource, LegacyTable, Row } from './source.js';
 
@@ -45,7 +48,6 @@ const ASSETS = ['USD', 'ZWG', 'AIRTIME_USD', 'AIRTIME_ZWG', 'DATA_KB', 'VOICE_S'
 const BUCKET_ASSET: Readonly<Record<string, string>> = { AIRTIME: 'AIRTIME_USD', DATA: 'DATA_KB', VOICE: 'VOICE_S', SMS: 'SMS' };
 /** Legacy bucket amounts have four decimals; airtime keeps them (scale 4), units must be whole. */
 const BUCKET_SCALE: Readonly<Record<string, number>> = { AIRTIME: 4, DATA: 0, VOICE: 0, SMS: 0 };
-const REF_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,40}$/;
 
 export interface Counters {
   msisdn_spellings: Record<'local' | 'international' | 'plus_spaced' | 'other', number>;
@@ -627,7 +629,7 @@ export class Importer {
       const transfers = [main];
       if (feeUnits > 0n) {
         main.flags = 1; // linked: the fee moves with the transaction or not at all
-        transfers.push({ id: `mig:fee:${id.slice('mig:txn:'.length)}`, debit_account_id: debit, credit_account_id: systemId('fees', currency), amount: feeUnits, asset: currency, code: MigrationCode.fee, user_data });
+        transfers.push({ id: txnFeeId(ref), debit_account_id: debit, credit_account_id: systemId('fees', currency), amount: feeUnits, asset: currency, code: MigrationCode.fee, user_data });
       }
       planned.push({ row, transfers });
     }
@@ -871,14 +873,6 @@ function adjust(account: string, change: bigint, base: { id: string; asset: stri
   return change > 0n
     ? [{ ...base, debit_account_id: counter, credit_account_id: account, amount: change }]
     : [{ ...base, debit_account_id: account, credit_account_id: counter, amount: -change }];
-}
-
-/** `mig:txn:<ref>` when the ref is a valid id; otherwise a hash of it, so any ref maps to one id. */
-export function txnTransferId(ref: string): string {
-  if (REF_ID.test(ref)) return `mig:txn:${ref}`;
-  let h = 0x811c9dc5;
-  for (let i = 0; i < ref.length; i++) h = Math.imul(h ^ ref.charCodeAt(i), 0x01000193) >>> 0;
-  return `mig:txn:x${h.toString(16)}.${Buffer.from(ref).toString('base64url').slice(0, 40)}`;
 }
 
 function spelling(raw: string): 'local' | 'international' | 'plus_spaced' | 'other' {

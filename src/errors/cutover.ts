@@ -18,4 +18,5 @@ export const CUTOVER_ERRORS = {
   cutover_confirmation_required: { status: 400, message: 'Rollback changes what customers can do: send confirm: true once you have read the plan.' },
   cutover_window_invalid: { status: 400, message: 'The window must start before it ends, each an RFC 3339 date-time.' },
   notice_campaign_not_found: { status: 404, message: 'No maintenance notice campaign has that id.' },
+  notice_audience_invalid: { status: 400, message: 'The audience is active, all, or recent with active_within_days a whole number of days from 1 to 3650 (only recent takes it).' },
 } as const satisfies Record<string, Entry>;

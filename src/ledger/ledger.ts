@@ -370,6 +370,11 @@ export class Batch {
     return this.findTransfer(id);
   }
 
+  /** The transfer that reversed `original_id`, in this batch or before it. */
+  reversalOf(original_id: string): Transfer | undefined {
+    return this.reversals.get(original_id) ?? this.lookups.reversal(original_id);
+  }
+
   private findTransfer(id: string): Transfer | undefined {
     // A live pending transfer is in memory: posting or voiding it needs no read of the store.
     return this.created.get(id) ?? this.ledger.pending.get(id) ?? this.lookups.transfer(id);
@@ -430,7 +435,7 @@ export class Batch {
     if (original.flags & (TransferFlag.pending | TransferFlag.void_pending_transfer | TransferFlag.expiry)) return 'reversal_original_not_posted';
     if (original.debit_account_id !== credit.id || original.credit_account_id !== debit.id) return 'reversal_must_swap_accounts';
     if (amount > original.amount) return 'reversal_exceeds_original_amount';
-    if (this.reversals.has(original_id) || this.lookups.reversal(original_id)) return 'reversal_already_reversed';
+    if (this.reversalOf(original_id)) return 'reversal_already_reversed';
     return undefined;
   }
 

@@ -36,6 +36,8 @@ export interface CommandContext {
   createTransfers(events: readonly TransferInput[]): TransferResult[];
   /** A transfer committed in this batch or earlier, or undefined. */
   transfer(id: string): Transfer | undefined;
+  /** The transfer that reversed `original_id` (declare the original in `ids`), or undefined. */
+  reversal(original_id: string): Transfer | undefined;
   /** Writes a product document in the same commit as this batch's transfers. */
   put(document: DocumentWrite): void;
 }
@@ -269,6 +271,7 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
       createAccounts: (events) => batch.createAccounts(events),
       createTransfers: (events) => batch.createTransfers(events),
       transfer: (id) => batch.find(id),
+      reversal: (original_id) => batch.reversalOf(original_id),
       put: (document) => {
         if (!document.key) throw new Error(`a document in ${document.collection} needs a key`);
         own.push(document);

@@ -17,7 +17,9 @@ Migrates legacy as it stood at --since (Harare local time) into a scratch data d
 temporary one unless --data-dir, which must be empty), then replays every txn_log row from --since
 (to --until) in txn_id order through mobile money, comparing outcome, fee and the debit wallet's
 balance after. Differences are grouped by cause (fee_differs, limit_differs, insufficient_funds,
-unknown_party, accepted_legacy_refused, balance_differs…) with examples. --expect names a JSON
+unknown_party, accepted_legacy_refused, balance_differs, reversal_refunds_fee…) with examples;
+known legacy quirks (duplicate_ref: a ref legacy wrote twice and moved money for once) are
+reported apart as explained, with the reason. --expect names a JSON
 file [{"cause": "fee_differs", "service": "P2P", "reason": "new tariff"}] of differences that are
 expected: they are reported apart. Exits 0 when no undeclared difference is left, 1 otherwise.`,
   async run(argv) {

@@ -4,8 +4,10 @@
 // Message ids are deterministic (campaign, phase, party, attempt), and a campaign's id is its
 // window, so running `notify` twice texts nobody twice. Reach is read back from the outbox.
 import { RequestError } from '../../errors/registry.js';
+import { CURRENCIES, walletId } from '../../products/accounts.js';
 import { OUTBOX, outboxDocument, type OutboxMessage } from '../../products/outbox.js';
 import { PARTIES, partyFromDocument, type Language, type Party } from '../../products/parties.js';
+import type { Transfer } from '../../ledger/types.js';
 import type { LedgerHandle } from '../../store/open.js';
 import { harareText } from '../../time.js';
 
@@ -14,13 +16,24 @@ export const NOTICES = 'notice_campaigns';
 const QUEUE_PER_COMMAND_MAX = 2000;
 const NEVER_REACHED_LISTED_MAX = 10_000;
 
-export type Audience = 'active' | 'all';
+/**
+ * Who is texted: active subscribers; active ones with a transaction in the last N days
+ * (`recent`, with `active_within_days`); or every subscriber not closed.
+ */
+export type Audience = 'active' | 'recent' | 'all';
+export const AUDIENCES: readonly Audience[] = ['active', 'recent', 'all'];
+export const ACTIVE_WITHIN_DAYS_MAX = 3650;
+/** History entries read per page while looking for a wallet's last transaction. */
+const ACTIVITY_PAGE = 8;
 type Phase = 'announce' | 'reminder';
 
 export interface Campaign {
   id: string;
   window: { starts_at: string; ends_at: string };
   audience: Audience;
+  /** `recent` only: how many days back a transaction counts, and the moment that makes (ISO, from created_at). */
+  active_within_days?: number;
+  active_since?: string;
   rate_per_s: number;
   reminder_before_s: number;
   resend_after_s: number;
@@ -69,6 +82,26 @@ function inAudience(party: Party, audience: Audience): boolean {
   return audience === 'all' || party.status === 'active';
 }
 
+function checkAudience(audience: unknown, days: unknown): void {
+  const wholeDays = typeof days === 'number' && Number.isInteger(days) && days >= 1 && days <= ACTIVE_WITHIN_DAYS_MAX;
+  const ok = audience === 'recent' ? wholeDays : AUDIENCES.includes(audience as Audience) && days === undefined;
+  if (!ok) throw new RequestError('notice_audience_invalid', { audience, active_within_days: days ?? null });
+}
+
+/**
+ * When a wallet transfer was a customer's transaction, in ms: a migrated legacy row (mig:txn,
+ * mig:fee) at its legacy time, kept in user_data; anything mari did itself at its ledger time.
+ * The migration's other transfers (opening balances, drift, overdrafts) are no one's activity.
+ */
+export function activityAt(transfer: Transfer): number | undefined {
+  if (transfer.id.startsWith('mig:txn:') || transfer.id.startsWith('mig:fee:')) {
+    const legacy = /(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)$/.exec(transfer.user_data ?? '')?.[1];
+    return legacy === undefined ? undefined : Date.parse(legacy);
+  }
+  if (transfer.id.startsWith('mig:')) return undefined;
+  return Number(transfer.timestamp / 1_000_000n);
+}
+
 export class Notices {
   private readonly campaigns = new Map<string, Campaign>();
   private ticking: Promise<unknown> = Promise.resolve();
@@ -95,16 +128,18 @@ export class Notices {
   }
 
   /** Starts a campaign for a window, or answers the existing one: idempotent. */
-  async start(input: Omit<Campaign, 'id' | 'created_at' | 'progress' | 'last_resend_at'>, now = new Date()): Promise<{ campaign: Campaign; created: boolean }> {
+  async start(input: Omit<Campaign, 'id' | 'created_at' | 'progress' | 'last_resend_at' | 'active_since'>, now = new Date()): Promise<{ campaign: Campaign; created: boolean }> {
     const starts = Date.parse(input.window.starts_at);
     const ends = Date.parse(input.window.ends_at);
     if (!Number.isFinite(starts) || !Number.isFinite(ends) || starts >= ends) throw new RequestError('cutover_window_invalid', input.window);
+    checkAudience(input.audience, input.active_within_days);
     const window = { starts_at: new Date(starts).toISOString(), ends_at: new Date(ends).toISOString() };
     const id = campaignId(window);
     const existing = this.campaigns.get(id);
     if (existing) return { campaign: existing, created: false };
+    const since = input.active_within_days === undefined ? {} : { active_since: new Date(now.getTime() - input.active_within_days * 86_400_000).toISOString() };
     const campaign: Campaign = {
-      ...input, window, id, created_at: now.toISOString(), last_resend_at: null,
+      ...input, ...since, window, id, created_at: now.toISOString(), last_resend_at: null,
       progress: { announce: { after: null, done: false, queued: 0 }, reminder: { after: null, done: false, queued: 0 } },
     };
     await this.save(campaign, []);
@@ -149,16 +184,17 @@ export class Notices {
     let queued = 0;
     while (!progress.done && queued < options.budget) {
       const limit = Math.min(QUEUE_PER_COMMAND_MAX, options.budget - queued);
-      const messages: OutboxMessage[] = [];
       let after = progress.after;
       let seen = 0;
+      const candidates: Party[] = [];
       for await (const doc of this.handle.store.documents(PARTIES, { ...(after === null ? {} : { after }), limit })) {
         seen++;
         after = doc.key;
         const party = partyFromDocument(doc);
-        if (!inAudience(party, campaign.audience)) continue;
-        messages.push(this.message({ campaign, phase: options.phase, party, attempt: 1, now: options.now }));
+        if (inAudience(party, campaign.audience)) candidates.push(party);
       }
+      const audience = campaign.audience === 'recent' ? await this.activeSince(candidates, Date.parse(campaign.active_since!)) : candidates;
+      const messages = audience.map((party) => this.message({ campaign, phase: options.phase, party, attempt: 1, now: options.now }));
       const next: Campaign = {
         ...campaign,
         progress: { ...campaign.progress, [options.phase]: { after, done: seen < limit, queued: progress.queued + messages.length } },
@@ -170,6 +206,34 @@ export class Notices {
       if (seen === 0) break;
     }
     return queued;
+  }
+
+  /** The parties with a transaction on one of their wallets at or after `since` (ms), in order. */
+  private async activeSince(parties: readonly Party[], since: number): Promise<Party[]> {
+    const active = await Promise.all(parties.map(async (party) => {
+      for (const currency of CURRENCIES) {
+        const last = await this.lastActivity(walletId(party.id, currency));
+        if (last !== undefined && last >= since) return true;
+      }
+      return false;
+    }));
+    return parties.filter((_, i) => active[i]);
+  }
+
+  /** The wallet's last transaction (activityAt), newest first past the migration's own transfers. */
+  private async lastActivity(account_id: string): Promise<number | undefined> {
+    const account = this.handle.ledger.accounts.get(account_id);
+    if (account === undefined) return undefined;
+    let before: bigint | undefined;
+    do {
+      const page = await this.handle.store.accountHistory(account, { limit: ACTIVITY_PAGE, ...(before === undefined ? {} : { before }) });
+      for (const entry of page.entries) {
+        const at = activityAt(entry.transfer);
+        if (at !== undefined) return at;
+      }
+      before = page.next_before;
+    } while (before !== undefined);
+    return undefined;
   }
 
   private message(options: { campaign: Campaign; phase: Phase; party: Party; attempt: number; now: Date }): OutboxMessage {

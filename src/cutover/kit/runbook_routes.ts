@@ -10,13 +10,13 @@ import type { Maintenance } from './maintenance.js';
 import { Notices } from './notices.js';
 import { checkParity, findCatalog, legacyMenu, paritySummary } from './parity.js';
 import { openLegacyDb } from './legacy_db.js';
-import { reconcileGate } from './tools.js';
+import { reconcileGate, reconcileMonitor } from './tools.js';
 import { CUTOVERS, Runbook, cutoverSummary, newCutover, type CutoverEffects, type CutoverState, type CutoverTools } from './runbook.js';
 import { SERVICES } from './services.js';
 import type { StatusBoard } from './status.js';
 import { SqliteStore } from '../../store/sqlite.js';
 import { importDeltaGate } from '../tools.js';
-import { Watch, chargingMonitor, conservationMonitor, verifyMonitor } from './watch.js';
+import { Watch, chargingMonitor, conservationMonitor, verifyMonitor, vouchersMonitor } from './watch.js';
 
 const NOTICE_TICK_MS = 1000;
 const WATCH_INTERVAL_S_DEFAULT = 300;
@@ -82,8 +82,13 @@ export async function openCutover(deps: Deps): Promise<CutoverParts> {
   const { context, maintenance, board } = deps;
   const { handle } = context;
   const notices = await Notices.open(handle);
-  const watch = new Watch([conservationMonitor(handle), chargingMonitor(handle), verifyMonitor(handle)], board);
   let state: CutoverState | undefined;
+  const monitors = [conservationMonitor(handle), chargingMonitor(handle), verifyMonitor(handle), vouchersMonitor(handle)];
+  if (context.config.legacy_url !== '') {
+    const switchedAt = () => (state?.switched_at_timestamp ? BigInt(state.switched_at_timestamp) : undefined);
+    monitors.push(reconcileMonitor(handle, { from: context.config.legacy_url, switchedAt }));
+  }
+  const watch = new Watch(monitors, board);
   for await (const doc of handle.store.documents(CUTOVERS)) state = JSON.parse(doc.value) as CutoverState; // keys are time-ordered: the last is the latest
   const defaults = defaultTools({ context, notices, watch });
   const baseTools = deps.tools ? deps.tools(defaults, context) : defaults;
@@ -246,20 +251,24 @@ export function cutoverRoutes(parts: CutoverParts): Route[] {
       summary: 'Text every affected subscriber about a maintenance window (idempotent: one campaign per window).', access: 'write', writes: true,
       body: Type.Object({
         starts_at: Type.String(), ends_at: Type.String(), by: By,
-        audience: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('all')], { default: 'active', description: 'active subscribers, or every subscriber not closed.' })),
+        audience: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('recent'), Type.Literal('all')], {
+          default: 'active', description: 'active subscribers; active ones with a transaction on a wallet in the last active_within_days days (recent); or every subscriber not closed.',
+        })),
+        active_within_days: Type.Optional(Type.Number({ description: 'recent only: whole days, 1 to 3650, counted back from the campaign\'s start; legacy history counts at its legacy time.' })),
         rate_per_s: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 50 })),
         reminder_before_s: Type.Optional(Type.Integer({ minimum: 0, maximum: 7 * 86400, default: 3 * 3600 })),
         resend_after_s: Type.Optional(Type.Integer({ minimum: 1, maximum: 86400, default: 1800 })),
         attempts_max: Type.Optional(Type.Integer({ minimum: 1, maximum: 9, default: 3 })),
       }, { additionalProperties: false }),
-      errors: ['cutover_window_invalid'],
+      errors: ['cutover_window_invalid', 'notice_audience_invalid'],
       success: [
         { status: 201, description: 'The campaign, started.', schema: Summary },
         { status: 200, description: 'The campaign for this window already exists: nothing queued again.', schema: Summary },
       ],
       async handle({ body }) {
         const { campaign, created } = await parts.notices.start({
-          window: { starts_at: body.starts_at, ends_at: body.ends_at }, by: body.by, audience: body.audience ?? 'active', rate_per_s: body.rate_per_s ?? 50,
+          window: { starts_at: body.starts_at, ends_at: body.ends_at }, by: body.by, audience: body.audience ?? 'active',
+          ...(body.active_within_days === undefined ? {} : { active_within_days: body.active_within_days }), rate_per_s: body.rate_per_s ?? 50,
           reminder_before_s: body.reminder_before_s ?? 3 * 3600, resend_after_s: body.resend_after_s ?? 1800, attempts_max: body.attempts_max ?? 3,
         });
         return { status: created ? 201 : 200, body: { ...campaign } };

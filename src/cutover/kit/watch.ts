@@ -1,10 +1,12 @@
 // After the switch: invariant monitors on a schedule. Each monitor is a function answering ok or
 // what is wrong; a failing monitor opens an incident on the status page (one per monitor while it
 // fails) and resolves it when it passes again. Cheap monitors read the ledger in memory; verify
-// reads the journal. Monitors that need other modules (reconcile against legacy, vouchers
-// redeemed against recharges) are plugged in by whoever owns that data.
+// reads the journal; vouchers reads prepaid's documents; reconcile against legacy (tools.ts)
+// reads the legacy database, when mari is told where it is.
 import { available } from '../../ledger/types.js';
-import { AccountCode } from '../../products/accounts.js';
+import { AccountCode, CURRENCIES, airtimeAsset, systemId } from '../../products/accounts.js';
+import { SYSTEM } from '../../products/prepaid/ledger.js';
+import { VOUCHERS, type VoucherDocument } from '../../products/prepaid/vouchers.js';
 import type { LedgerHandle } from '../../store/open.js';
 import type { StatusBoard } from './status.js';
 import type { Service } from './services.js';
@@ -75,6 +77,67 @@ export function chargingMonitor(handle: LedgerHandle): Monitor {
       return over.length === 0 ? { ok: true, summary: `${checked} prepaid balance(s) cover their grants` } : { ok: false, summary: `${over.length} prepaid balance(s) granted past what they hold`, details: over.slice(0, 20) };
     },
   };
+}
+
+/** How many vouchers or recharges a failing vouchers monitor names. */
+const VOUCHER_EXAMPLES = 20;
+
+/**
+ * Recharges against vouchers redeemed: per airtime asset, the face values of the vouchers prepaid
+ * marked redeemed in mari (`prepaid_vouchers`, state used, with their transfer) sum to what the
+ * voucher issue account gave out, so no recharge went out without a voucher and no voucher was
+ * marked used without its airtime. Vouchers used on legacy came with the line's balance and have
+ * no transfer here. On a mismatch it names the vouchers and recharges that do not pair up.
+ */
+export function vouchersMonitor(handle: LedgerHandle): Monitor {
+  return {
+    name: 'vouchers_vs_recharges', services: ['vouchers', 'airtime'],
+    async check() {
+      await handle.writer.settled();
+      const redeemed = new Map<string, VoucherDocument>();
+      const docs = new Map<string, bigint>();
+      for await (const doc of handle.store.documents(VOUCHERS, { tag: 'used' })) {
+        const voucher = JSON.parse(doc.value) as VoucherDocument;
+        if (voucher.transfer_id === null) continue;
+        redeemed.set(voucher.transfer_id, voucher);
+        const asset = airtimeAsset(voucher.currency);
+        docs.set(asset, (docs.get(asset) ?? 0n) + BigInt(voucher.face_value));
+      }
+      const issued = new Map<string, bigint>();
+      for (const asset of CURRENCIES.map(airtimeAsset)) {
+        const account = handle.ledger.accounts.get(systemId(SYSTEM.voucher_issue.name, asset));
+        if (account) issued.set(asset, account.debits_posted - account.credits_posted);
+      }
+      const assets = [...new Set([...docs.keys(), ...issued.keys()])];
+      const off = assets.filter((a) => (docs.get(a) ?? 0n) !== (issued.get(a) ?? 0n));
+      const line = (a: string) => `${a}: vouchers ${docs.get(a) ?? 0n}, recharges ${issued.get(a) ?? 0n}`;
+      if (off.length === 0) return { ok: true, summary: `${redeemed.size} voucher(s) redeemed in mari, each with its recharge (${assets.map(line).join('; ') || 'none yet'})` };
+      return { ok: false, summary: `recharges and vouchers redeemed differ: ${off.map(line).join('; ')}`, details: await unpaired(handle, redeemed, off) };
+    },
+  };
+}
+
+/** The vouchers with no matching recharge, and the recharges with no voucher marked redeemed. */
+async function unpaired(handle: LedgerHandle, redeemed: ReadonlyMap<string, VoucherDocument>, assets: readonly string[]) {
+  const without_recharge: { serial: string; transfer_id: string; face_value: string; recharged: string | null }[] = [];
+  for (const [id, voucher] of redeemed) {
+    if (!assets.includes(airtimeAsset(voucher.currency)) || without_recharge.length >= VOUCHER_EXAMPLES) continue;
+    const transfer = await handle.store.getTransfer(id);
+    if (transfer?.amount !== BigInt(voucher.face_value)) without_recharge.push({ serial: voucher.serial, transfer_id: id, face_value: voucher.face_value, recharged: transfer ? transfer.amount.toString() : null });
+  }
+  const without_voucher: { transfer_id: string; amount: string; asset: string }[] = [];
+  for (const asset of assets) {
+    const account = handle.ledger.accounts.get(systemId(SYSTEM.voucher_issue.name, asset));
+    let before: bigint | undefined;
+    while (account && without_voucher.length < VOUCHER_EXAMPLES) {
+      const page = await handle.store.accountHistory(account, { limit: 500, ...(before === undefined ? {} : { before }) });
+      for (const { transfer } of page.entries) {
+        if (!redeemed.has(transfer.id) && without_voucher.length < VOUCHER_EXAMPLES) without_voucher.push({ transfer_id: transfer.id, amount: transfer.amount.toString(), asset });
+      }
+      if ((before = page.next_before) === undefined) break;
+    }
+  }
+  return { without_recharge, without_voucher };
 }
 
 export class Watch {

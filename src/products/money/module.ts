@@ -47,8 +47,18 @@ import {
   type Leg, type MoneyTransaction, type Service, type StatementLine,
 } from './records.js';
 import { Tariff, type FeeService, type KycTier } from './tariff.js';
+import { TXN_TYPE_CODE, txnFeeId, txnTransferId } from '../../cutover/formats.js';
 
 export const REFERENCE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/;
+/**
+ * Legacy transaction types an operator may reverse once migrated: a movement between two
+ * parties and its fee. Not airtime (the line keeps what it was credited in legacy), commission
+ * or a reversal.
+ */
+const MIGRATED_SERVICE: ReadonlyMap<number, Service> = new Map([
+  [TXN_TYPE_CODE.P2P, 'p2p'], [TXN_TYPE_CODE.CASHIN, 'cash_in'], [TXN_TYPE_CODE.CASHOUT, 'cash_out'],
+  [TXN_TYPE_CODE.MERCHANT, 'merchant_payment'], [TXN_TYPE_CODE.BANK_IN, 'bank_to_wallet'], [TXN_TYPE_CODE.BANK_OUT, 'wallet_to_bank'],
+]);
 const CODE_PATTERN = /^[A-Za-z0-9]{2,16}$/;
 const NAME_LENGTH_MAX = 80;
 /** Money has scale 2, airtime scale 4: one cent buys 100 airtime units. */
@@ -792,12 +802,59 @@ export class MoneyModule implements ProductModule, WalletDirectory {
     if (reason.length === 0 || reason.length > 200) throw new RequestError('invalid_request', { field: 'reason', rule: '1 to 200 characters' });
     const originalRef = checkReference(input.original);
     const original = await this.lookup(originalRef);
-    if (!original) throw new RequestError('transaction_not_found');
+    if (!original) return this.reverseMigrated({ reference, reason, original: originalRef });
     const ids = original.legs.flatMap((l, i) => [l.id, `mm:${reference}:${i}`]);
     return this.transact({
       service: 'reversal', reference, fields: { original: originalRef, reason }, ids,
       run: (ctx, now) => this.reverseCommand(ctx, { reference, reason, original: this.transactions.get(originalRef)!, now }),
     });
+  }
+
+  /**
+   * A legacy transaction the migration booked (issue 7) has no transaction record here, only its
+   * ledger transfers: after the cutover an operator still reverses it by its legacy ref. Its
+   * record is made from those transfers inside the command and saved as reversed with the
+   * reversal, so it reverses once; one legacy already reversed is refused as such.
+   */
+  private reverseMigrated(input: { reference: string; reason: string; original: string }): Promise<MoneyTransaction> {
+    const { reference, reason, original } = input;
+    const legIds = [txnTransferId(original), txnFeeId(original)];
+    return this.transact({
+      service: 'reversal', reference, fields: { original, reason }, ids: [...legIds, ...legIds.map((_, i) => `mm:${reference}:${i}`)],
+      run: (ctx, now) => {
+        // Reversed by an earlier command of this batch: its record is in memory now.
+        const known = this.transactions.get(original) ?? this.migratedTransaction(ctx, original, legIds);
+        return this.reverseCommand(ctx, { reference, reason, original: known, now });
+      },
+    });
+  }
+
+  private migratedTransaction(ctx: CommandContext, reference: string, legIds: readonly string[]): MoneyTransaction {
+    const [main, fee] = legIds.map((id) => ctx.transfer(id));
+    if (!main) throw new RequestError('transaction_not_found');
+    const service = MIGRATED_SERVICE.get(main.code);
+    if (!service) throw new RequestError('reversal_not_allowed');
+    const reversed = ctx.reversal(main.id);
+    if (reversed) throw new RequestError('transaction_already_reversed', { reversed_by: reversed.id.replace(/^mig:txn:/, '') });
+    const legs: Leg[] = [main, fee].filter((t) => t !== undefined).map((t) => ({
+      id: t.id, debit_account_id: t.debit_account_id, credit_account_id: t.credit_account_id, amount: t.amount.toString(), asset: t.asset,
+    }));
+    const payer = this.partyOfAccount(main.debit_account_id);
+    const payee = this.partyOfAccount(main.credit_account_id);
+    const at = /(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)Z$/.exec(main.user_data ?? '')?.[1];
+    const created_at = at ? `${at}.000Z` : this.clock().toISOString();
+    return {
+      reference, service, status: 'completed', currency: main.asset as Currency, amount: main.amount.toString(), fee: (fee?.amount ?? 0n).toString(),
+      commission: '0', payer_id: payer?.id ?? null, payee_id: payee?.id ?? null,
+      from: payer?.msisdn ?? payer?.code ?? main.debit_account_id, to: payee?.msisdn ?? payee?.code ?? main.credit_account_id,
+      balance: null, legs, created_at, updated_at: created_at, fingerprint: '',
+    };
+  }
+
+  /** The party a wallet, float, till, commission or bank account belongs to (src/products/accounts.ts names them). */
+  private partyOfAccount(account_id: string): Party | undefined {
+    const match = /^(?:wallet|float|till|commission|bank):(.+):[A-Z]{3}$/.exec(account_id);
+    return match ? this.parties.get(match[1]) : undefined;
   }
 
   private reverseCommand(ctx: CommandContext, options: { reference: string; reason: string; original: MoneyTransaction; now: Date }): MoneyTransaction {

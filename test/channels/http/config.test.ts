@@ -10,7 +10,7 @@ test('defaults', () => {
     batch_events_max: 8190, page_size_default: 50, page_size_max: 1000, commit_events_max: 16384, api_keys: [],
     sms_sender: 'log', sms_rate_per_second: 20, sms_attempts_max: 8, sms_backoff_ms: 2000, sms_from: 'mari', sms_dlr_base_url: '',
     kannel_sendsms_url: 'http://127.0.0.1:13013/cgi-bin/sendsms', kannel_username: 'mari', kannel_password: '', kannel_timeout_ms: 10000, ussd_session_timeout_s: 180,
-    tariff_file: '',
+    tariff_file: '', legacy_url: '',
   });
   assert.ok(Object.isFrozen(config));
   assert.ok(Object.isFrozen(config.api_keys));

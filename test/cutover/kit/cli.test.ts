@@ -72,6 +72,21 @@ test('mari cutover announce, status, and a rollback that only prints its plan wi
   assert.match(done.stdout, /rolled back: cutover cut-\w+ is rolled_back/);
 });
 
+test('mari notify maintenance --days N texts the recently active; a bad number of days is refused', () => {
+  const window = ['notify', 'maintenance', '--window', '2099-12-01 01:00/2099-12-01 05:00'];
+  const zero = mari([...window, '--days', '0']);
+  assert.equal(zero.status, 1);
+  assert.match(zero.stderr, /refused \(notice_audience_invalid\)/);
+  assert.match(mari([...window, '--days=-3']).stderr, /refused \(notice_audience_invalid\)/);
+  const words = mari([...window, '--days', 'thirty']);
+  assert.equal(words.status, 2);
+  assert.match(words.stderr, /--days/);
+  const started = mari([...window, '--days', '30', '--json']);
+  assert.equal(started.status, 0, started.stderr);
+  const { campaign, created } = JSON.parse(started.stdout);
+  assert.deepEqual([created, campaign.audience, campaign.active_within_days], [true, 'recent', 30]);
+});
+
 test('mari plan-window prints the three quietest windows, the week chart, and writes the SVG', () => {
   const svg = path.join(server.dir, 'week.svg');
   const plan = mari(['plan-window', '--from', legacy.url, '--duration', '6h', '--svg', svg]);

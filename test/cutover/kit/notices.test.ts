@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { openKit, outbox, recordOutcome, subscriber, writeParties } from './fixture.js';
+import { AccountCode, walletId } from '../../../src/products/accounts.js';
+import type { TransferInput } from '../../../src/ledger/types.js';
 
 const WINDOW = { starts_at: '2099-11-21T23:00:00Z', ends_at: '2099-11-22T05:00:00Z' };
 
@@ -66,6 +68,64 @@ test('a notice campaign texts each subscriber once in their language, reminds, r
     assert.equal(unknown.body.code, 'notice_campaign_not_found');
     const backwards = await kit.request({ url: '/notices/maintenance', body: { starts_at: WINDOW.ends_at, ends_at: WINDOW.starts_at, by: 'ops' } });
     assert.equal(backwards.body.code, 'cutover_window_invalid');
+  } finally {
+    await kit.close();
+  }
+});
+
+test('the recent audience: active subscribers with a wallet transaction in the last N days, legacy history at its legacy time', async () => {
+  const kit = await openKit();
+  try {
+    await writeParties(kit.handle, ['p1', 'p2', 'p3', 'p4', 'p5', 'p6'].map((id, i) =>
+      subscriber({ id, msisdn: `+26377200010${i + 1}`, ...(id === 'p6' ? { status: 'suspended' as const } : {}) })));
+    const day = 86_400_000;
+    const legacyAt = (ms: number) => `legacy txn_log 7 P2P USSD ${new Date(ms).toISOString().slice(0, 19)}Z`;
+    const bank = 'bank:b1:USD';
+    const into = (id: string, party: string, user_data: string | null = null): TransferInput => ({ id, debit_account_id: bank, credit_account_id: walletId(party, 'USD'), amount: 100n, asset: 'USD', code: 1, user_data });
+    await kit.handle.writer.execute({
+      run: (ctx) => {
+        const accounts = ctx.createAccounts([
+          { id: bank, asset: 'USD', code: AccountCode.bank_settlement },
+          ...['p1', 'p2', 'p3', 'p4', 'p6'].map((p) => ({ id: walletId(p, 'USD'), asset: 'USD', code: AccountCode.subscriber_wallet })),
+        ]);
+        assert.ok(accounts.every((r) => r === 'ok'), accounts.join());
+        const results = ctx.createTransfers([
+          into('mm:t1', 'p1'), // mari's own, now
+          into('mig:txn:OLD2', 'p2', legacyAt(Date.now() - 100 * day)), // legacy, long ago, though booked now
+          into('mig:open:2', 'p2', 'legacy wallet_snapshot 2'),
+          into('mig:txn:NEW3', 'p3', legacyAt(Date.now() - 3 * day)), // legacy, three days ago, under ten drift entries
+          ...Array.from({ length: 10 }, (_, i) => into(`mig:drift:3:${i}`, 'p3', 'drift')),
+          into('mig:open:4', 'p4', 'legacy wallet_snapshot 4'), // an opening balance is no one's activity
+          into('mm:t6', 'p6'), // recent, but suspended
+        ]);
+        assert.ok(results.every((r) => r === 'ok'), results.join());
+      },
+    });
+    const started = await kit.request({ url: '/notices/maintenance', body: { ...WINDOW, by: 'ops', audience: 'recent', active_within_days: 30 } });
+    assert.equal(started.status, 201, JSON.stringify(started.body));
+    assert.equal(started.body.active_within_days, 30);
+    assert.equal(Date.parse(started.body.created_at) - Date.parse(started.body.active_since), 30 * day);
+    await kit.cutover.notices.tick({ now: new Date('2099-11-21T12:00:00Z'), elapsed_s: 100 });
+    const sent = await outbox(kit.handle, `${started.body.id}:a:`);
+    assert.deepEqual(sent.map((m) => m.msisdn), ['+263772000101', '+263772000103']);
+  } finally {
+    await kit.close();
+  }
+});
+
+test('a bad audience or number of days is refused with notice_audience_invalid, and starts nothing', async () => {
+  const kit = await openKit();
+  try {
+    for (const body of [
+      { audience: 'recent' }, { audience: 'recent', active_within_days: 0 }, { audience: 'recent', active_within_days: -7 },
+      { audience: 'recent', active_within_days: 2.5 }, { audience: 'recent', active_within_days: 3651 }, { audience: 'active', active_within_days: 30 },
+      { active_within_days: 30 },
+    ]) {
+      const answer = await kit.request({ url: '/notices/maintenance', body: { ...WINDOW, by: 'ops', ...body } });
+      assert.equal(answer.status, 400, JSON.stringify(body));
+      assert.equal(answer.body.code, 'notice_audience_invalid', JSON.stringify(body));
+    }
+    assert.deepEqual(kit.cutover.notices.list(), []);
   } finally {
     await kit.close();
   }

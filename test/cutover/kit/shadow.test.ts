@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 import { loadConfig } from '../../../src/config.js';
 import { causeOfRefusal, shadow, type ShadowReport } from '../../../src/cutover/kit/shadow.js';
 import { createLegacyDatabase, ROOT, type LegacyDatabase } from '../../helpers/legacy.js';
+import { harareLocalToMs, msToHarareLocal } from '../../../src/time.js';
 
 const SINCE = '2026-11-20 09:00:00';
 const UNTIL = '2026-11-20 21:00:00';
@@ -39,6 +40,7 @@ function cli(args: string[]): { status: number | null; stdout: string; stderr: s
 test('refusal codes group into causes an operator reads together', () => {
   assert.equal(causeOfRefusal('insufficient_float'), 'insufficient_funds');
   assert.equal(causeOfRefusal('exceeds_daily_limit'), 'limit_differs');
+  assert.equal(causeOfRefusal('recipient_exceeds_balance_cap'), 'limit_differs');
   assert.equal(causeOfRefusal('recipient_not_found'), 'unknown_party');
   assert.equal(causeOfRefusal('subscriber_suspended'), 'party_unavailable');
   assert.equal(causeOfRefusal('same_account'), 'refused_same_account');
@@ -64,8 +66,50 @@ test('a shadow replay over a window finds the fee differences, with examples, an
     const [fee] = legacy.sql(`SELECT fee FROM txn_log WHERE txn_id = ${example.txn_id}`).trim().split('\t');
     assert.equal(fee, example.legacy.fee);
   }
-  const total = report.differences.reduce((a, g) => a + g.count, 0);
+  const total = [...report.differences, ...report.explained].reduce((a, g) => a + g.count, 0);
   assert.equal(report.same + total, report.replayed);
+});
+
+test('a ref legacy wrote twice moved money once: explained as duplicate_ref, not a balance difference', async () => {
+  // The window holds a duplicated P2P ref (seed 23): replaying both rows debited the payer's legacy
+  // balance twice, so mari (which answers a ref's first result) looked 0.61 richer than legacy.
+  const refs = legacy.manifest.anomalies.duplicate_refs.map((r) => `'${r}'`).join(',');
+  const duplicates = legacy.sql(`SELECT ref, MAX(txn_id), MAX(created_at) FROM txn_log WHERE ref IN (${refs}) AND created_at >= '${SINCE}' AND created_at < '${UNTIL}' GROUP BY ref HAVING COUNT(*) = 2 ORDER BY ref`)
+    .trim().split('\n').filter(Boolean).map((line) => line.split('\t'));
+  assert.ok(duplicates.length > 0, 'the window holds a duplicated ref');
+  const report = await shadow({ from: legacy.url, since: SINCE, until: UNTIL, data_dir: scratch(), config: loadConfig({}, { log_level: 'silent' }) });
+  assert.deepEqual(report.differences.filter((g) => g.cause === 'balance_differs'), []);
+  const group = report.explained.find((g) => g.cause === 'duplicate_ref');
+  assert.ok(group?.reason, JSON.stringify(report.explained));
+  assert.deepEqual(group.examples.map((e) => [e.ref, e.txn_id]), duplicates.map(([ref, second]) => [ref, second]));
+  for (const e of group.examples) {
+    assert.equal(e.mari.ok, true, 'mari answered the retried ref');
+    assert.equal(e.mari.balance_after, e.legacy.balance_after);
+  }
+  // The first row just before the window: migrated history, so the second is not put to mari.
+  const [ref, second, at] = duplicates[0];
+  const edge = await shadow({ from: legacy.url, since: at, until: UNTIL, data_dir: scratch(), config: loadConfig({}, { log_level: 'silent' }) });
+  const [example] = edge.explained.find((g) => g.cause === 'duplicate_ref')!.examples;
+  assert.deepEqual([example.ref, example.txn_id, example.mari.code], [ref, second, 'not_replayed']);
+  assert.deepEqual(edge.differences.filter((g) => g.cause === 'balance_differs'), []);
+});
+
+test('a reversal of a transaction from before the window reverses the migrated original, as mari would after the cutover', async () => {
+  const [row] = legacy.sql(`SELECT r.txn_id, r.ref, r.created_at FROM txn_log r JOIN txn_log o ON o.ref = r.orig_ref AND o.status = 'SUCCESS' AND o.created_at < r.created_at
+    WHERE r.txn_type = 'REVERSAL' AND r.status = 'SUCCESS' ORDER BY r.txn_id DESC LIMIT 1`).trim().split('\n').filter(Boolean).map((line) => line.split('\t'));
+  assert.ok(row, 'the legacy set holds a reversal');
+  const [txn_id, ref, at] = row;
+  const report = await shadow({ from: legacy.url, since: at, until: msToHarareLocal(harareLocalToMs(at)! + 1000), data_dir: scratch(), config: loadConfig({}, { log_level: 'silent' }) });
+  assert.deepEqual(report.differences.filter((g) => g.cause === 'unknown_party'), []);
+  // mari gives the original's fee back with the amount; legacy gave the amount only. The payee's
+  // balance (the reversal's debit side) moves the same on both.
+  const example = report.differences.find((g) => g.cause === 'reversal_refunds_fee')?.examples.find((e) => e.ref === ref);
+  assert.ok(example, JSON.stringify(report.differences));
+  assert.equal(example.txn_id, txn_id);
+  assert.equal(example.mari.ok, true);
+  assert.equal(example.legacy.fee, '0.00');
+  assert.ok(Number(example.mari.fee) > 0);
+  assert.equal(example.mari.balance_after, example.legacy.balance_after);
 });
 
 test('mari shadow: exit 1 with undeclared differences; declared causes are reported apart', () => {

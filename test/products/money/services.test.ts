@@ -2,9 +2,11 @@
 // the balances after, the transaction record, the customer's SMS and the mini statement.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { agentCommissionId, agentFloatId, airtimeId, bankSettlementId, merchantTillId, systemId } from '../../../src/products/accounts.js';
+import { AccountCode, agentCommissionId, agentFloatId, airtimeId, bankSettlementId, merchantTillId, systemId, walletId } from '../../../src/products/accounts.js';
+import { MigrationCode, TXN_TYPE_CODE, txnFeeId, txnTransferId } from '../../../src/cutover/formats.js';
+import { TransferFlag, type TransferInput } from '../../../src/ledger/types.js';
 import type { Msisdn } from '../../../src/products/msisdn.js';
-import { PIN, assertProven, balanceOf, fund, openMoney, outbox, subscriber, walletBalance } from './fixture.js';
+import { PIN, assertProven, balanceOf, fund, openMoney, outbox, refused, subscriber, walletBalance } from './fixture.js';
 
 test('P2P: the sender pays amount and fee in one linked chain; both are told, in their language', async (t) => {
   const f = await openMoney(t);
@@ -225,5 +227,53 @@ test('state survives a restart: parties, PINs, usage, transactions, and retries 
   assert.deepEqual(await f.money.sendMoney({ from: '0772123456', to: '0712345678', amount: 1000n, currency: 'USD', pin: PIN, reference: 'p2p-1' }), first);
   await f.money.sendMoney({ from: '0772123456', to: '0712345678', amount: 1000n, currency: 'USD', pin: PIN, reference: 'p2p-2' });
   assert.equal(walletBalance(f, f.money.findSubscriber('0712345678')), 2000n);
+  await assertProven(f);
+});
+
+test('reversal of a migrated legacy transaction: by its legacy ref, from the migration\'s transfers, at most once', async (t) => {
+  const f = await openMoney(t);
+  const alice = await subscriber(f, '0772123456');
+  const bob = await subscriber(f, '0712345678');
+  await fund(f, '0772123456', 5000n);
+  // What the migration books for a legacy SUCCESS row (src/cutover/import.ts): the amount, and
+  // the fee linked to it; for a legacy REVERSAL, a ledger reversal of the original.
+  const legacy = (ref: string, type: keyof typeof TXN_TYPE_CODE, debit: string, credit: string, amount: bigint, fee: bigint, reversal_of?: string): TransferInput[] => {
+    const user_data = `legacy txn_log 1482 ${type} USSD 2026-11-04T07:31:07Z`;
+    const main: TransferInput = { id: txnTransferId(ref), debit_account_id: debit, credit_account_id: credit, amount, asset: 'USD', code: TXN_TYPE_CODE[type], user_data, reversal_of: reversal_of ? txnTransferId(reversal_of) : null };
+    if (fee === 0n) return [main];
+    return [{ ...main, flags: TransferFlag.linked }, { id: txnFeeId(ref), debit_account_id: debit, credit_account_id: systemId('fees', 'USD'), amount: fee, asset: 'USD', code: MigrationCode.fee, user_data }];
+  };
+  const aw = walletId(alice.id, 'USD');
+  const bw = walletId(bob.id, 'USD');
+  await f.handle.writer.execute({
+    run: (ctx) => {
+      ctx.createAccounts([{ id: systemId('fees', 'USD'), asset: 'USD', code: AccountCode.system_fees }]);
+      const results = ctx.createTransfers([
+        ...legacy('MP261104.0001476', 'P2P', aw, bw, 87n, 5n),
+        ...legacy('MP261104.0001477', 'P2P', aw, bw, 100n, 5n),
+        ...legacy('MP261105.0001500', 'REVERSAL', bw, aw, 100n, 0n, 'MP261104.0001477'),
+        ...legacy('MP261105.0001501', 'AIRTIME', aw, bw, 50n, 0n),
+      ]);
+      assert.ok(results.every((r) => r === 'ok'), results.join());
+    },
+  });
+  assert.equal(walletBalance(f, alice), 5000n - 92n - 105n + 100n - 50n);
+  const reversal = await f.money.reverse({ original: 'MP261104.0001476', reason: 'sent to the wrong number', reference: 'rev-legacy-1' });
+  assert.deepEqual([reversal.reversal_of, reversal.amount, reversal.fee, reversal.from, reversal.to], ['MP261104.0001476', '87', '5', '+263712345678', '+263772123456']);
+  assert.deepEqual(reversal.legs.map((l) => l.id), ['mm:rev-legacy-1:0', 'mm:rev-legacy-1:1']);
+  assert.equal(walletBalance(f, alice), 5000n - 105n + 100n - 50n);
+  assert.equal(walletBalance(f, bob), 50n);
+  const original = (await f.money.transaction('MP261104.0001476'))!;
+  assert.deepEqual([original.status, original.service, original.reversed_by, original.created_at], ['reversed', 'p2p', 'rev-legacy-1', '2026-11-04T07:31:07.000Z']);
+  // Once: again, after a restart too; and one legacy already reversed is refused as such.
+  await refused(f.money.reverse({ original: 'MP261104.0001476', reason: 'again', reference: 'rev-legacy-2' }), 'transaction_already_reversed', { reversed_by: 'rev-legacy-1' });
+  await f.reopen();
+  await refused(f.money.reverse({ original: 'MP261104.0001476', reason: 'again', reference: 'rev-legacy-2' }), 'transaction_already_reversed', { reversed_by: 'rev-legacy-1' });
+  await refused(f.money.reverse({ original: 'MP261104.0001477', reason: 'again', reference: 'rev-legacy-3' }), 'transaction_already_reversed', { reversed_by: 'MP261105.0001500' });
+  // A legacy reversal or airtime sale is not reversible; an unknown ref is not found. Nothing moved.
+  await refused(f.money.reverse({ original: 'MP261105.0001500', reason: 'undo', reference: 'rev-legacy-4' }), 'reversal_not_allowed');
+  await refused(f.money.reverse({ original: 'MP261105.0001501', reason: 'undo', reference: 'rev-legacy-5' }), 'reversal_not_allowed');
+  await refused(f.money.reverse({ original: 'MP261105.0009999', reason: 'undo', reference: 'rev-legacy-6' }), 'transaction_not_found');
+  assert.equal(walletBalance(f, alice), 5000n - 105n + 100n - 50n);
   await assertProven(f);
 });
