@@ -7,6 +7,7 @@ export const MONEY_ERRORS = {
   msisdn_invalid: { status: 400, message: 'That is not a valid mobile number (for example 0772123456 or +263772123456).' },
   reference_invalid: { status: 400, message: 'The reference must be 1 to 40 letters, digits, dots, dashes or underscores, starting with a letter or digit.' },
   reference_reused: { status: 409, message: 'This reference was already used for a different request. Use a new reference.' },
+  reference_migrated: { status: 409, message: 'This reference belongs to a transaction made on the previous platform before the move to mari; it is not repeated. Look it up there, or use a new reference.' },
   amount_zero: { status: 400, message: 'The amount must be more than zero.' },
   currency_invalid: { status: 400, message: 'The currency must be USD or ZWG.' },
   subscriber_not_found: { status: 404, message: 'That number is not registered for mobile money.' },

@@ -993,11 +993,13 @@ export class MoneyModule implements ProductModule, WalletDirectory {
     if (before) return answerRetry(before, fingerprint);
     if (plan.pin) await this.checkPin(plan.pin.party, plan.pin.pin);
     return this.handle.writer.execute({
-      ids: plan.ids,
+      ids: [...plan.ids, txnTransferId(plan.reference)],
       run: (ctx) => {
         // A retry that raced the first call past the lookup above.
         const raced = this.transactions.get(plan.reference);
         if (raced) return answerRetry(raced, fingerprint);
+        // A client retrying, after the cutover, a request the legacy platform already carried out.
+        if (ctx.transfer(txnTransferId(plan.reference))) throw new RequestError('reference_migrated', { reference: plan.reference });
         if (plan.pin && this.pins.get(plan.pin.party.id)?.locked) throw new RequestError('pin_locked');
         const tx = plan.run(ctx, this.clock());
         tx.fingerprint = fingerprint;

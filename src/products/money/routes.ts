@@ -46,7 +46,7 @@ const PinOutput = Type.Object({ pin: Type.String() });
 const PARTY_INPUT: readonly RequestErrorCode[] = ['msisdn_invalid'];
 const PIN_CHECK: readonly RequestErrorCode[] = ['pin_not_set', 'pin_wrong', 'pin_locked'];
 const PAYER: readonly RequestErrorCode[] = ['msisdn_invalid', 'subscriber_not_found', 'subscriber_suspended', 'subscriber_closed', ...PIN_CHECK];
-const MONEY: readonly RequestErrorCode[] = ['reference_invalid', 'reference_reused', 'amount_invalid', 'amount_zero', 'currency_invalid'];
+const MONEY: readonly RequestErrorCode[] = ['reference_invalid', 'reference_reused', 'reference_migrated', 'amount_invalid', 'amount_zero', 'currency_invalid'];
 const SPEND: readonly RequestErrorCode[] = ['insufficient_funds', 'exceeds_transaction_limit', 'exceeds_daily_limit', 'exceeds_monthly_limit'];
 
 function answer(body: unknown, status = 200) {

@@ -274,6 +274,8 @@ test('reversal of a migrated legacy transaction: by its legacy ref, from the mig
   await refused(f.money.reverse({ original: 'MP261105.0001500', reason: 'undo', reference: 'rev-legacy-4' }), 'reversal_not_allowed');
   await refused(f.money.reverse({ original: 'MP261105.0001501', reason: 'undo', reference: 'rev-legacy-5' }), 'reversal_not_allowed');
   await refused(f.money.reverse({ original: 'MP261105.0009999', reason: 'undo', reference: 'rev-legacy-6' }), 'transaction_not_found');
+  // A client retrying, after the cutover, a send the legacy platform already made: not made twice.
+  await refused(f.money.sendMoney({ from: '0772123456', to: '0712345678', amount: 100n, currency: 'USD', pin: PIN, reference: 'MP261104.0001477' }), 'reference_migrated');
   assert.equal(walletBalance(f, alice), 5000n - 105n + 100n - 50n);
   await assertProven(f);
 });
