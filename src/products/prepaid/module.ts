@@ -134,6 +134,10 @@ export class PrepaidModule implements ProductModule {
     return this.vouchers.block(serial);
   }
 
+  unblockVoucher(serial: string): Promise<VoucherView> {
+    return this.vouchers.unblock(serial);
+  }
+
   /** Migration: one legacy voucher (plaintext PIN hashed on the way in). Idempotent by serial. */
   async importLegacyVoucher(voucher: Omit<LegacyVoucher, 'used_by'> & { used_by: string | null }): Promise<'ok' | 'exists'> {
     const used_by = voucher.used_by === null ? null : requireMsisdn(voucher.used_by, 'used_by');

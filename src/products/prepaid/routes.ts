@@ -86,6 +86,15 @@ function voucherRoutes(prepaid: PrepaidModule): Route[] {
       },
     }),
     route({
+      method: 'POST', url: '/prepaid/vouchers/:serial/unblock', operationId: 'unblockVoucher', access: 'write', writes: true,
+      summary: 'Unblock a voucher (the card was found, or blocked by mistake): it gets back the state it had.',
+      params: Type.Object({ serial: Type.String({ minLength: 1, maxLength: 40 }) }), errors: ['voucher_not_found'],
+      success: success('The voucher, as it was before it was blocked.'),
+      async handle({ params }) {
+        return ok(await prepaid.unblockVoucher(params.serial));
+      },
+    }),
+    route({
       method: 'POST', url: '/prepaid/vouchers/import', operationId: 'importLegacyVoucher', access: 'write', writes: true,
       summary: 'Migration: one legacy voucher, its plaintext PIN hashed on the way in. Idempotent by serial.',
       body: Type.Object({

@@ -52,6 +52,8 @@ export interface VoucherDocument {
   transfer_id: string | null;
   source: 'batch' | 'legacy';
   created_at: string;
+  /** While blocked: the state it had, which unblocking gives back. */
+  blocked_from?: VoucherState;
 }
 
 export interface VoucherView {
@@ -366,9 +368,26 @@ export class Vouchers {
         const voucher = this.changed.get(serial) ?? found;
         if (voucher.state === 'used' || ctx.transfer(`voucher:${serial}`)) throw new RequestError('voucher_used', { serial });
         if (voucher.state === 'blocked') return;
-        const blocked: VoucherDocument = { ...voucher, state: 'blocked' };
+        const blocked: VoucherDocument = { ...voucher, state: 'blocked', blocked_from: voucher.state };
         this.changed.set(serial, blocked);
         ctx.put({ collection: VOUCHERS, key: serial, tag: blocked.state, value: JSON.stringify(blocked) });
+      },
+    });
+    return this.find(serial);
+  }
+
+  /** Unblocks a voucher (found, or blocked by mistake): it gets back the state it had; unblocking twice is harmless. */
+  async unblock(serial: string): Promise<VoucherView> {
+    const found = SERIAL_PATTERN.test(serial) ? (await this.current(serial)) ?? (await this.migrated(serial)) : undefined;
+    if (!found) throw new RequestError('voucher_not_found', { serial });
+    await this.handle.writer.execute({
+      run: (ctx) => {
+        const voucher = this.changed.get(serial) ?? found;
+        if (voucher.state !== 'blocked') return;
+        const { blocked_from, ...rest } = voucher;
+        const unblocked: VoucherDocument = { ...rest, state: blocked_from ?? 'new' };
+        this.changed.set(serial, unblocked);
+        ctx.put({ collection: VOUCHERS, key: serial, tag: unblocked.state, value: JSON.stringify(unblocked) });
       },
     });
     return this.find(serial);

@@ -101,7 +101,7 @@ test('/openapi.json is OpenAPI 3.1 and documents every route with its parameters
       'GET /prepaid/bundles', 'GET /prepaid/lines/{msisdn}/balances', 'GET /prepaid/vouchers/{serial}', 'POST /prepaid/buckets/import',
       'POST /prepaid/bundles', 'POST /prepaid/bundles/purchase', 'POST /prepaid/bundles/{code}/retire', 'POST /prepaid/charging/initial',
       'POST /prepaid/charging/terminate', 'POST /prepaid/charging/update', 'POST /prepaid/vouchers/batches', 'POST /prepaid/vouchers/import',
-      'POST /prepaid/vouchers/redeem', 'POST /prepaid/vouchers/{serial}/block',
+      'POST /prepaid/vouchers/redeem', 'POST /prepaid/vouchers/{serial}/block', 'POST /prepaid/vouchers/{serial}/unblock',
     ].sort());
     // Every documented operation answers (not route_not_found) at its path.
     for (const operation of operations) {

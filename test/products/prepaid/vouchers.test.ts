@@ -214,3 +214,25 @@ test('vouchers the migration wrote in its own format (legacy_vouchers) redeem on
   assert.equal(await airtimeOf(f, ALICE), 30_000n);
   await assertSound(f.handle);
 });
+
+test('an unblocked voucher gets back the state it had and redeems once; unknown serials are refused', async (t) => {
+  const f = await openPrepaid(t);
+  const { cards } = await batch(f);
+  await f.prepaid.blockVoucher(cards[0].serial);
+  await refused(f.prepaid.redeemVoucher({ msisdn: ALICE, pin: cards[0].pin }), 'voucher_blocked');
+  assert.equal((await f.prepaid.unblockVoucher(cards[0].serial)).state, 'new');
+  assert.equal((await f.prepaid.unblockVoucher(cards[0].serial)).state, 'new', 'unblocking twice is harmless');
+  await f.prepaid.redeemVoucher({ msisdn: ALICE, pin: cards[0].pin });
+  assert.equal((await f.prepaid.voucher(cards[0].serial)).state, 'used');
+  // Unblocking never revives a used voucher, nor one past its expiry.
+  assert.equal((await f.prepaid.unblockVoucher(cards[0].serial)).state, 'used');
+  await f.prepaid.blockVoucher(cards[1].serial);
+  f.advance(30n * DAY_NS);
+  assert.equal((await f.prepaid.unblockVoucher(cards[1].serial)).state, 'expired');
+  await refused(f.prepaid.redeemVoucher({ msisdn: ALICE, pin: cards[1].pin }), 'voucher_expired');
+  const before = ledgerState(f.handle);
+  await refused(f.prepaid.unblockVoucher('999999999999'), 'voucher_not_found');
+  await refused(f.prepaid.unblockVoucher('../etc'), 'voucher_not_found');
+  assert.deepEqual(ledgerState(f.handle), before);
+  await assertSound(f.handle);
+});
