@@ -186,7 +186,7 @@ export class Bundles {
   private readonly expiries = new ExpiryHeap();
   private readonly notices = new ExpiryHeap();
 
-  constructor(private readonly languageOf: LanguageOf) {}
+  constructor(readonly languageOf: LanguageOf) {}
 
   async load(store: Store): Promise<void> {
     for await (const doc of store.documents(BUNDLES)) {

@@ -8,12 +8,14 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { RequestError } from '../../errors/registry.js';
 import { ExpiryHeap } from '../../ledger/heap.js';
+import { formatAmount } from '../../ledger/amount.js';
 import { available, TransferFlag } from '../../ledger/types.js';
 import type { Ledger } from '../../ledger/ledger.js';
 import type { Transfer } from '../../ledger/types.js';
 import type { Store } from '../../store/store.js';
 import type { CommandContext } from '../../store/writer.js';
-import { CURRENCIES, airtimeId } from '../accounts.js';
+import { CURRENCIES, airtimeId, type Currency } from '../accounts.js';
+import { queueMessage } from '../outbox.js';
 import type { Msisdn } from '../msisdn.js';
 import type { Bundles, Lot } from './bundles.js';
 import { SYSTEM, TransferCode, ensureSystem } from './ledger.js';
@@ -111,6 +113,11 @@ export interface ChargingOptions {
   /** How long a terminated session still answers a retried terminate. */
   closed_keep_s: number;
 }
+
+/** Main airtime is low below this many seconds of calls at the tariff's voice rate. */
+const LOW_AIRTIME_VOICE_S = 300n;
+/** Airtime assets' scale (AIRTIME_USD, AIRTIME_ZWG): 10000 = 1.00. */
+const AIRTIME_SCALE = 4;
 
 function sessionKey(session_id: string): string {
   return crypto.createHash('sha256').update(session_id).digest('base64url').slice(0, 16);
@@ -325,6 +332,13 @@ export class Charging {
    * reserved), so at most the grant is committed. Answers the units committed.
    */
   private commit(ctx: CommandContext, session: Session, used: bigint, request_number: number): bigint {
+    const airtimeBefore = this.airtimeLeft(ctx, session.msisdn);
+    const committed = this.commitParts(ctx, session, used, request_number);
+    this.checkLowAirtime(ctx, session.msisdn, airtimeBefore);
+    return committed;
+  }
+
+  private commitParts(ctx: CommandContext, session: Session, used: bigint, request_number: number): bigint {
     let left = used;
     let committed = 0n;
     const events = session.parts.map((part, index) => {
@@ -351,6 +365,37 @@ export class Charging {
     }
     session.used_total += committed;
     return committed;
+  }
+
+  /**
+   * The line's main airtime actually spent down to (posted, per currency it holds). Not the shown
+   * balance: a call's reservation near the line would make every call near it cross it again.
+   */
+  private airtimeLeft(ctx: CommandContext, msisdn: Msisdn): (bigint | undefined)[] {
+    return CURRENCIES.map((currency) => {
+      const account = ctx.ledger.accounts.get(airtimeId(msisdn, currency));
+      return account ? account.credits_posted - account.debits_posted : undefined;
+    });
+  }
+
+  /**
+   * One notice each time usage takes main airtime to or below about five minutes of calls at the
+   * tariff (USD 0.60): a crossing, so a recharge above it re-arms the notice and nothing is stored.
+   */
+  private checkLowAirtime(ctx: CommandContext, msisdn: Msisdn, before: (bigint | undefined)[]): void {
+    CURRENCIES.forEach((currency: Currency, index) => {
+      const was = before[index];
+      if (was === undefined) return;
+      const threshold = this.options.tariff[currency].voice * LOW_AIRTIME_VOICE_S;
+      const account = ctx.ledger.accounts.get(airtimeId(msisdn, currency))!;
+      const left = account.credits_posted - account.debits_posted;
+      if (!(was > threshold && left <= threshold)) return;
+      const minutes = left / this.options.tariff[currency].voice / 60n;
+      queueMessage(ctx, {
+        id: `prepaid:low:${account.id}:${ctx.ledger.lastTimestamp}`, msisdn, kind: 'low_balance', language: this.bundles.languageOf(msisdn),
+        text: `Your airtime is running low: ${currency} ${formatAmount(left, AIRTIME_SCALE).slice(0, -2)} left (about ${minutes} min of calls). Recharge with a voucher or buy airtime from your wallet.`,
+      }, new Date(Number(ctx.ledger.lastTimestamp / 1_000_000n)));
+    });
   }
 
   /** A lapsed session: whatever it still holds is released, and it is gone. */

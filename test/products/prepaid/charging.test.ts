@@ -182,6 +182,34 @@ test('at 20% of a bundle left, one low-balance notice goes to the outbox', async
   assert.match(message.text, /Daily Data bundle is running low: 20400 KB left/);
 });
 
+test('main airtime: one notice when usage takes it under about five minutes of calls, again only after a recharge', async (t) => {
+  const f = await openPrepaid(t);
+  await giveAirtime(f, ALICE, 10_000n); // USD 1.00: 500 s of calls at USD 0.0020/s
+  const call = async (session_id: string, minutes: number) => {
+    await f.prepaid.chargingInitial({ session_id, request_number: 0, msisdn: ALICE, service: 'voice', requested_units: 60n });
+    for (let n = 1; n < minutes; n++) await f.prepaid.chargingUpdate({ session_id, request_number: n, used_units: 60n, requested_units: 60n });
+    await f.prepaid.chargingTerminate({ session_id, request_number: minutes, used_units: 60n });
+  };
+  const notices = async () => (await documents(f.handle, 'outbox')).map((doc) => JSON.parse(doc.value) as { id: string; kind: string; text: string });
+  await call('a', 3); // 0.64 left: above the line, though the reservation showed less
+  assert.equal(await airtimeOf(f, ALICE), 6_400n);
+  assert.deepEqual(await notices(), []);
+  await call('b', 1); // 0.52 left
+  await call('c', 1); // 0.40 left: still low, no second notice
+  let sent = await notices();
+  assert.equal(sent.length, 1);
+  assert.equal(sent[0].kind, 'low_balance');
+  assert.equal(sent[0].text, 'Your airtime is running low: USD 0.52 left (about 4 min of calls). Recharge with a voucher or buy airtime from your wallet.');
+  await giveAirtime(f, ALICE, 10_000n);
+  await call('d', 4);
+  assert.equal((await notices()).length, 1, 'back above the line after the recharge');
+  await call('e', 5);
+  sent = await notices();
+  assert.equal(sent.length, 2);
+  assert.match(sent[1].text, /USD 0\.56 left/); // 0.92 after the recharge and d; e crosses the line at 0.56
+  await assertSound(f.handle);
+});
+
 test('parallel sessions on one subscriber never over-grant: grants sum to the balance and the commits to what was used', async (t) => {
   const f = await openPrepaid(t);
   await giveAirtime(f, ALICE, 10_000n);
