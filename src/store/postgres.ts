@@ -26,6 +26,8 @@ const TIMESTAMP_END = 1n << 62n;
 const MIGRATION_LOCK_KEY = 0x6d617270;
 /** How far the history index may fall behind while nobody reads it. */
 const HISTORY_LAG_MS = 500;
+/** While commits keep coming the index waits for a pause, but never longer than this. */
+const HISTORY_YIELD_MAX_MS = 30_000;
 /** Transfers indexed per history transaction: small enough not to stall the event loop for long. */
 const HISTORY_CHUNK = 10_000;
 /** How often a standby replays what the writer committed. */
@@ -295,7 +297,7 @@ export class PostgresStore implements Store {
     client.on('error', (error) => (this.commitFailure ??= new Error(`the commit connection failed: ${error.message}`)));
     await client.connect();
     this.commitClient = client;
-    this.indexer = new HistoryIndexer(this.pool, this.options.role!);
+    this.indexer = new HistoryIndexer(this.pool, this.options.role!, () => this.inflight.length > 0);
     this.indexer.poke(false);
   }
 
@@ -525,7 +527,21 @@ class HistoryIndexer {
   private failure: Error | undefined;
   private closed = false;
 
-  constructor(private readonly pool: pg.Pool, private readonly role: WriterRole) {}
+  /** History reads waiting: they never wait for a pause in the commits. */
+  private readers = 0;
+  private caughtUpAt = Date.now();
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly role: WriterRole,
+    /** Whether commits are in flight: the index is derived, so it leaves the server to them. */
+    private readonly writerBusy: () => boolean,
+  ) {}
+
+  /** Whether to leave PostgreSQL to the commits for now (nobody reads, and the index is not too far behind). */
+  private yieldToCommits(): boolean {
+    return this.readers === 0 && this.writerBusy() && Date.now() - this.caughtUpAt < HISTORY_YIELD_MAX_MS;
+  }
 
   /** Catch up now (a reader waits) or within HISTORY_LAG_MS (after a commit). */
   poke(now: boolean): void {
@@ -546,26 +562,42 @@ class HistoryIndexer {
     if (this.timer || this.scheduled) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.poke(true);
+      if (this.yieldToCommits()) this.poke(false);
+      else this.poke(true);
     }, HISTORY_LAG_MS);
     this.timer.unref();
   }
 
   /** Resolves once the index reaches `target`; a failed attempt is reported to the reader and retried by the next. */
   async waitFor(target: bigint): Promise<void> {
-    for (;;) {
-      if (this.watermark !== undefined && this.watermark >= target) return;
-      if (this.closed) throw new Error('the store is closed');
-      this.poke(true);
-      await this.work;
-      const failure = this.failure;
-      this.failure = undefined;
-      if (failure) throw new Error(`the history index could not catch up: ${failure.message}`);
+    this.readers += 1;
+    try {
+      for (;;) {
+        if (this.watermark !== undefined && this.watermark >= target) return;
+        if (this.closed) throw new Error('the store is closed');
+        this.poke(true);
+        await this.work;
+        const failure = this.failure;
+        this.failure = undefined;
+        if (failure) throw new Error(`the history index could not catch up: ${failure.message}`);
+      }
+    } finally {
+      this.readers -= 1;
     }
   }
 
   private async catchUp(): Promise<void> {
-    while (!this.closed && (await this.indexChunk()) === HISTORY_CHUNK);
+    while (!this.closed) {
+      if ((await this.indexChunk()) < HISTORY_CHUNK) {
+        this.caughtUpAt = Date.now();
+        return;
+      }
+      // A backlog and commits still coming: the rest after a pause (or when someone reads).
+      if (this.yieldToCommits()) {
+        this.poke(false);
+        return;
+      }
+    }
   }
 
   private async indexChunk(): Promise<number> {
