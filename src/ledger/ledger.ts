@@ -186,10 +186,14 @@ function applyEffects(ledger: Ledger, transfer: Transfer, undo: Undo): void {
   const credit = ledger.accountsByNo[transfer.credit_account_no];
   assert.ok(debit !== undefined && credit !== undefined, 'transfer accounts exist');
   if (undo) {
-    const before = { debit: snapshot(debit), credit: snapshot(credit) };
+    // Captured as plain values, not snapshot objects: this runs for every linked transfer.
+    const d = debit as Mutable<Account>;
+    const c = credit as Mutable<Account>;
+    const { debits_pending: ddp, debits_posted: ddpo, credits_pending: dcp, credits_posted: dcpo } = d;
+    const { debits_pending: cdp, debits_posted: cdpo, credits_pending: ccp, credits_posted: ccpo } = c;
     undo.push(() => {
-      Object.assign(debit, before.debit);
-      Object.assign(credit, before.credit);
+      d.debits_pending = ddp; d.debits_posted = ddpo; d.credits_pending = dcp; d.credits_posted = dcpo;
+      c.debits_pending = cdp; c.debits_posted = cdpo; c.credits_pending = ccp; c.credits_posted = ccpo;
     });
   }
   if (transfer.pending_id !== null) {
