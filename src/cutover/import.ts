@@ -822,6 +822,10 @@ export class Importer {
     const documents: DocumentWrite[] = [];
     if (ranges) this.bucketSums.reset(ranges);
     for (const row of rows) this.bucketSums.add(row);
+    // Totals per kind summed here and added to the counters' decimal text once a batch.
+    const expiredTotals = new Map<string, bigint>();
+    const created_at_ns = BigInt(this.now().getTime()) * 1_000_000n;
+    const bucketTotals = new Map<string, bigint>();
     for (const [bucket_id, sub_id, kind, amount, bundle_name, expires_at] of rows) {
       const asset = BUCKET_ASSET[kind!];
       const sub = Number(sub_id);
@@ -839,7 +843,7 @@ export class Importer {
         if (pass === 1) {
           counters.expired_buckets += 1;
           counters.expired_by_kind[kind!] = (counters.expired_by_kind[kind!] ?? 0) + 1;
-          addTo(counters.expired_totals, kind!, units4, 4);
+          expiredTotals.set(kind!, (expiredTotals.get(kind!) ?? 0n) + units4);
         }
         continue;
       }
@@ -876,14 +880,14 @@ export class Importer {
       }
       if (pass === 1) {
         counters.buckets_imported += 1;
-        addTo(counters.bucket_totals, kind!, units4, 4);
+        bucketTotals.set(kind!, (bucketTotals.get(kind!) ?? 0n) + units4);
       }
       if (!main && !held && kind !== 'AIRTIME' && !exists) {
         // A bundle prepaid can charge; a bucket that never expired in legacy gets ten years.
         const expires_at_ns = BigInt(expiresMs ?? this.asOfMs + 10 * 365 * 86_400_000) * 1_000_000n;
         documents.push(prepaidLotDocument({
           id: account.id, msisdn: msisdn!, service: service as 'data' | 'voice' | 'sms', asset, name: bundle_name ?? kind!, units,
-          created_at_ns: BigInt(this.now().getTime()) * 1_000_000n, expires_at_ns,
+          created_at_ns, expires_at_ns,
         }));
       }
       this.bucketBook.add({
@@ -891,6 +895,8 @@ export class Importer {
         bundle_name, expires_at: expiresMs === null ? null : new Date(expiresMs).toISOString(), held,
       });
     }
+    for (const [kind, total] of expiredTotals) addTo(counters.expired_totals, kind, total, 4);
+    for (const [kind, total] of bucketTotals) addTo(counters.bucket_totals, kind, total, 4);
     if (rows.length > 0) documents.push(...this.bucketBook.flush(Number(rows[rows.length - 1][0])));
     documents.push(...this.bucketSums.flush());
     this.createAccounts(ctx, accounts);
