@@ -27,6 +27,7 @@ import {
   agentCommissionId, agentFloatId, bankSettlementId, isUnbounded, merchantTillId, partyIds, systemAccount, voucherDocument, walletAccount, airtimeAccountOf, type VoucherRecord,
 } from './formats.js';
 import { harareLocalToIso, harareLocalToMs } from '../time.js';
+import { PinHasher } from './pin_hasher.js';
 import type { LegacySource, LegacyTable, RangeChecksum, Row } from './source.js';
 
 export const PHASES = ['parties', 'wallets', 'opening', 'history', 'drift', 'buckets', 'vouchers', 'services', 'done'] as const;
@@ -906,13 +907,23 @@ export class Importer {
 
   // ---- vouchers and the service catalog ---------------------------------------------------------
 
+  /** The hashes of every NEW voucher's PIN, made on a thread of their own (src/cutover/pin_hasher.ts) from the start. */
   private async prehashVouchers(): Promise<Map<string, string>> {
     const hashes = new Map<string, string>();
-    for await (const rows of this.options.source.batches('voucher', { after: this.checkpoint.phase === 'vouchers' ? this.checkpoint.after ?? undefined : undefined, batch_rows: 2000 })) {
-      // Two at a time: the pool's other threads and the cores are the import's too.
-      await mapLimited(rows.filter((row) => row[4] === 'NEW'), 2, async ([serial, pin]) => {
-        hashes.set(serial!, await hashVoucherPin(pin!));
-      });
+    const hasher = new PinHasher();
+    const pending: Promise<void>[] = [];
+    try {
+      for await (const rows of this.options.source.batches('voucher', { after: this.checkpoint.phase === 'vouchers' ? this.checkpoint.after ?? undefined : undefined, batch_rows: 2000 })) {
+        const fresh = rows.filter((row) => row[4] === 'NEW');
+        const hashed = hasher.hash(fresh.map((row) => row[1]!)).then((batch) => fresh.forEach((row, i) => hashes.set(row[0]!, batch[i])));
+        hashed.catch(() => undefined); // awaited below, in order
+        pending.push(hashed);
+        // The next batch is always queued for the thread; no more are held in memory.
+        if (pending.length >= 2) await pending.shift();
+      }
+      await Promise.all(pending);
+    } finally {
+      await hasher.close();
     }
     return hashes;
   }
