@@ -124,6 +124,24 @@ export function msToHarareLocal(ms: number): string {
   return new Date(ms + HARARE_OFFSET_MS).toISOString().slice(0, 19).replace('T', ' ');
 }
 
+const LOCAL_HOURS = new Map<string, string>();
+
+/** msToHarareLocal(Date.parse(iso)), each UTC hour of toISOString's form converted once (reconcile meets millions). */
+export function isoToHarareLocal(iso: string): string {
+  if (iso.length === 24 && iso.charCodeAt(10) === 84 && iso.charCodeAt(13) === 58 && iso.charCodeAt(16) === 58 && iso.endsWith('.000Z') &&
+    twoDigits(iso, 14) <= 59 && twoDigits(iso, 17) <= 59) {
+    const hour = iso.slice(0, 13);
+    let local = LOCAL_HOURS.get(hour);
+    if (local === undefined) {
+      local = msToHarareLocal(Date.parse(`${hour}:00:00.000Z`)).slice(0, 13);
+      if (LOCAL_HOURS.size >= HOURS_MAX) LOCAL_HOURS.clear();
+      LOCAL_HOURS.set(hour, local);
+    }
+    return `${local}${iso.slice(13, 19)}`;
+  }
+  return msToHarareLocal(Date.parse(iso));
+}
+
 // How people are shown times: Harare local time, the way a notice or a USSD screen writes it,
 // e.g. "Sun 22 Nov 2026 04:00".
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { formatDecimal, parseDecimal } from '../../src/cutover/decimal.js';
-import { harareLocalToIso, harareLocalToMs, msToHarareLocal } from '../../src/time.js';
+import { harareLocalToIso, harareLocalToMs, isoToHarareLocal, msToHarareLocal } from '../../src/time.js';
 import { parseCsv } from '../../src/cutover/source.js';
 
 /** How the legacy generator writes a field. */
@@ -101,6 +101,7 @@ test('Harare local times are UTC+2 all year, converted explicitly, and malformed
     if (valid || s <= 59) assert.equal(harareLocalToMs(text), expected, text);
     const ms = harareLocalToMs(text);
     if (ms !== undefined) assert.equal(harareLocalToIso(text), new Date(ms).toISOString(), text);
+    if (ms !== undefined) assert.equal(isoToHarareLocal(new Date(ms).toISOString()), msToHarareLocal(ms), text);
     assert.equal(harareLocalToMs(text), harareLocalToMs(text), 'the same answer the second time');
   }), { numRuns: 5000 });
 });
