@@ -46,7 +46,7 @@ async function load(database: string, file: string, prefix = ''): Promise<void> 
 }
 
 /** The rehearsal database, loaded once and kept: its row counts must equal its manifest's. */
-async function ensureLegacy(subscribers: number): Promise<{ database: string; manifest: { rows: Record<string, number> } }> {
+export async function ensureLegacy(subscribers: number): Promise<{ database: string; manifest: { rows: Record<string, number> } }> {
   const database = `legacy_bench_${subscribers >= 1_000_000 && subscribers % 1_000_000 === 0 ? `${subscribers / 1_000_000}m` : subscribers}`;
   const exists = sql(null, `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '${database}' AND table_name = 'bench_manifest'`).trim() === '1';
   if (exists) {
@@ -77,7 +77,7 @@ async function ensureLegacy(subscribers: number): Promise<{ database: string; ma
 }
 
 /** Undoes an earlier run's delta transactions (rows and the balances they moved), so the rehearsal stays as generated. */
-function removeDelta(database: string): void {
+export function removeDelta(database: string): void {
   sql(database, `
     UPDATE wallet w JOIN (SELECT debit_wallet AS id, SUM(amount + fee) AS v FROM txn_log WHERE ref LIKE '${DELTA_REF}%' AND status = 'SUCCESS' GROUP BY debit_wallet) d ON d.id = w.wallet_id SET w.balance = w.balance + d.v;
     UPDATE wallet w JOIN (SELECT credit_wallet AS id, SUM(amount) AS v FROM txn_log WHERE ref LIKE '${DELTA_REF}%' AND status = 'SUCCESS' GROUP BY credit_wallet) d ON d.id = w.wallet_id SET w.balance = w.balance - d.v;
@@ -87,7 +87,7 @@ function removeDelta(database: string): void {
 }
 
 /** `count` P2P payments made in legacy after the import, as the legacy platform makes them (row and balances). */
-function addDelta(database: string, count: number): void {
+export function addDelta(database: string, count: number): void {
   const payers = sql(database, `SELECT wallet_id FROM wallet WHERE owner_type = 'SUBSCRIBER' AND currency = 'USD' AND balance >= 100 ORDER BY wallet_id LIMIT ${count + 1}`).trim().split('\n');
   const [last] = sql(database, 'SELECT MAX(txn_id) FROM txn_log').trim().split('\t');
   const rows: string[] = [];

@@ -53,8 +53,45 @@ function floorDiv(a: bigint, b: bigint): bigint {
 // Legacy times are Harare wall-clock times with no zone ('2026-11-20 21:00:00'): converted with
 // the fixed offset, explicitly.
 const LOCAL = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2}):(\d{2}))?$/;
+/**
+ * The ms of each local hour met ('YYYY-MM-DD HH'): a migration converts millions of legacy times
+ * that fall in a few thousand hours, so each hour is parsed and checked once, and the minutes and
+ * seconds (which the fixed offset leaves alone) are added to it.
+ */
+const HOURS = new Map<string, number>();
+const HOURS_ISO = new Map<string, string>();
+const HOURS_MAX = 100_000;
+
 /** Milliseconds since the epoch (UTC) of a Harare local time, or undefined when malformed. */
 export function harareLocalToMs(text: string): number | undefined {
+  if (isPlainLocal(text)) {
+    const hour = text.slice(0, 13);
+    let base = HOURS.get(hour);
+    if (base === undefined) {
+      base = parseLocal(`${hour}:00:00`);
+      if (base === undefined) return undefined;
+      if (HOURS.size >= HOURS_MAX) HOURS.clear();
+      HOURS.set(hour, base);
+    }
+    return base + twoDigits(text, 14) * 60_000 + twoDigits(text, 17) * 1000;
+  }
+  return parseLocal(text);
+}
+
+/** 'YYYY-MM-DD HH:MM:SS', the form legacy rows have, with minutes and seconds in range (the hour is checked with its date). */
+function isPlainLocal(text: string): boolean {
+  return text.length === 19 && text.charCodeAt(10) === 32 && text.charCodeAt(13) === 58 && text.charCodeAt(16) === 58 &&
+    twoDigits(text, 14) <= 59 && twoDigits(text, 17) <= 59;
+}
+
+/** Two decimal digits at `at` as a number, or 100 when either is not a digit. */
+function twoDigits(text: string, at: number): number {
+  const tens = text.charCodeAt(at) - 48;
+  const ones = text.charCodeAt(at + 1) - 48;
+  return tens >= 0 && tens <= 9 && ones >= 0 && ones <= 9 ? tens * 10 + ones : 100;
+}
+
+function parseLocal(text: string): number | undefined {
   const match = LOCAL.exec(text.trim());
   if (!match) return undefined;
   const [year, month, day, hour = 0, minute = 0, second = 0] = match.slice(1).map((part) => (part === undefined ? 0 : Number(part)));
@@ -68,12 +105,41 @@ export function harareLocalToMs(text: string): number | undefined {
 export function harareLocalToIso(text: string, where = 'time'): string {
   const ms = harareLocalToMs(text);
   if (ms === undefined) throw new Error(`${where}: '${text}' is not a local date-time (YYYY-MM-DD HH:MM:SS)`);
+  // The offset is whole hours: a cached hour's UTC form, with the minutes and seconds as written.
+  if (isPlainLocal(text)) {
+    const hour = text.slice(0, 13);
+    let utc = HOURS_ISO.get(hour);
+    if (utc === undefined) {
+      utc = new Date(ms).toISOString().slice(0, 14);
+      if (HOURS_ISO.size >= HOURS_MAX) HOURS_ISO.clear();
+      HOURS_ISO.set(hour, utc);
+    }
+    return `${utc}${text.slice(14)}.000Z`;
+  }
   return new Date(ms).toISOString();
 }
 
 /** Back to the legacy form, for comparing with legacy rows: '2026-11-20 21:00:00'. */
 export function msToHarareLocal(ms: number): string {
   return new Date(ms + HARARE_OFFSET_MS).toISOString().slice(0, 19).replace('T', ' ');
+}
+
+const LOCAL_HOURS = new Map<string, string>();
+
+/** msToHarareLocal(Date.parse(iso)), each UTC hour of toISOString's form converted once (reconcile meets millions). */
+export function isoToHarareLocal(iso: string): string {
+  if (iso.length === 24 && iso.charCodeAt(10) === 84 && iso.charCodeAt(13) === 58 && iso.charCodeAt(16) === 58 && iso.endsWith('.000Z') &&
+    twoDigits(iso, 14) <= 59 && twoDigits(iso, 17) <= 59) {
+    const hour = iso.slice(0, 13);
+    let local = LOCAL_HOURS.get(hour);
+    if (local === undefined) {
+      local = msToHarareLocal(Date.parse(`${hour}:00:00.000Z`)).slice(0, 13);
+      if (LOCAL_HOURS.size >= HOURS_MAX) LOCAL_HOURS.clear();
+      LOCAL_HOURS.set(hour, local);
+    }
+    return `${local}${iso.slice(13, 19)}`;
+  }
+  return msToHarareLocal(Date.parse(iso));
 }
 
 // How people are shown times: Harare local time, the way a notice or a USSD screen writes it,

@@ -84,26 +84,39 @@ export async function loadContext(source: LegacySource, after: { subscriber?: nu
   }
   read = 0;
   for await (const batch of source.batches('wallet', { after: after.wallet, batch_rows: 10_000 })) {
-    if (after.subscriber !== undefined) {
-      // A delta reads few wallets, some of subscribers it has not read: fetch those by key.
-      const owners = batch.filter((row) => row[1] === 'SUBSCRIBER' && !context.statusOf.has(Number(row[2]))).map((row) => Number(row[2]));
-      const found: Row[] = [];
-      for await (const row of source.rowsByKeys('subscriber', owners)) found.push(row);
-      addSubscribers(context, found);
-    }
-    for (const row of batch) {
-      const id = Number(row[0]);
-      const role = walletRole(context, row);
-      if (typeof role === 'string') context.unmapped.set(id, role);
-      else {
-        context.accountOf.set(id, role.account_id);
-        context.currencyOf.set(id, row[3] as Currency);
-      }
-    }
+    // A delta reads few wallets, some of subscribers it has not read: those are fetched by key.
+    if (after.subscriber !== undefined) await addWallets(context, source, batch);
+    else mapWallets(context, batch);
     read += batch.length;
   }
   context.rows.wallet = read;
   return context;
+}
+
+/**
+ * Wallets a delta meets that it has not read (a transaction's, a range read again): mapped as
+ * loadContext maps them, their owning subscribers fetched by key when not known yet.
+ */
+export async function addWallets(context: LegacyContext, source: LegacySource, rows: readonly Row[]): Promise<void> {
+  const owners = rows.filter((row) => row[1] === 'SUBSCRIBER' && !context.statusOf.has(Number(row[2]))).map((row) => Number(row[2]));
+  if (owners.length > 0) {
+    const found: Row[] = [];
+    for await (const row of source.rowsByKeys('subscriber', owners)) found.push(row);
+    addSubscribers(context, found);
+  }
+  mapWallets(context, rows);
+}
+
+function mapWallets(context: LegacyContext, rows: readonly Row[]): void {
+  for (const row of rows) {
+    const id = Number(row[0]);
+    const role = walletRole(context, row);
+    if (typeof role === 'string') context.unmapped.set(id, role);
+    else {
+      context.accountOf.set(id, role.account_id);
+      context.currencyOf.set(id, row[3] as Currency);
+    }
+  }
 }
 
 async function all(source: LegacySource, table: 'agent' | 'merchant' | 'bank'): Promise<Row[]> {

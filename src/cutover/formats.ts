@@ -195,6 +195,12 @@ export async function hashVoucherPin(pin: string): Promise<string> {
   return (await scryptAsync(pin, salt, keylen, { N, r, p })).toString('hex');
 }
 
+/** The same hash, blocking: for a thread that does nothing else (src/cutover/pin_hasher.ts). */
+export function hashVoucherPinSync(pin: string): string {
+  const { N, r, p, keylen, salt } = VOUCHER_PIN_SCRYPT;
+  return crypto.scryptSync(pin, salt, keylen, { N, r, p }).toString('hex');
+}
+
 export type VoucherStatus = 'new' | 'used' | 'expired';
 
 export interface VoucherRecord {

@@ -17,20 +17,21 @@ import { PARTIES, partyDocument, type Party, type PartyStatus } from '../product
 import type { LedgerHandle } from '../store/open.js';
 import type { CommandContext } from '../store/writer.js';
 import type { DocumentWrite } from '../store/store.js';
-import { addSubscribers, loadContext, walletRole, type LegacyContext } from './context.js';
-import { bucketItems, bucketRecords, bucketsCompared, differingRanges, walletItems, walletRecords, WALLETS } from './reconcile.js';
+import { addSubscribers, addWallets, loadContext, walletRole, type LegacyContext } from './context.js';
+import { BUCKET_READ, SUM_WIDTH, SumBook, WALLET_READ } from './sums.js';
 import { formatDecimal, parseDecimal } from './decimal.js';
 import {
   MIGRATION, MIGRATION_FINDINGS, MigrationCode, SERVICE_CATALOG, TXN_TYPE_CODE, hashVoucherPin, heldAirtimeId, LEGACY_ACCOUNTS,
   PREPAID_MIGRATION_CODE, RANGE_WIDTH, legacyPinDocument, prepaidLotDocument, prepaidLotId, rangeDocument, rangeKey,
-  type LegacyBucketRecord, type LegacyRecord, type LegacyWalletRecord, type RangeDocument, legacySuspenseId, lotAccount, migrationOpeningId, overdraftAccount, overdraftId,
+  type LegacyRecord, type RangeDocument, legacySuspenseId, lotAccount, migrationOpeningId, overdraftAccount, overdraftId,
   agentCommissionId, agentFloatId, bankSettlementId, isUnbounded, merchantTillId, partyIds, systemAccount, voucherDocument, walletAccount, airtimeAccountOf, type VoucherRecord,
   txnFeeId, txnTransferId,
 } from './formats.js';
 
 export { txnTransferId };
 import { harareLocalToIso, harareLocalToMs, msToHarareLocal } from '../time.js';
-import type { LegacySource, LegacyTable, Row } from './source.js';
+import { PinHasher } from './pin_hasher.js';
+import type { LegacySource, LegacyTable, RangeChecksum, Row } from './source.js';
 
 export const PHASES = ['parties', 'wallets', 'opening', 'history', 'drift', 'buckets', 'vouchers', 'services', 'done'] as const;
 export type Phase = (typeof PHASES)[number];
@@ -104,6 +105,8 @@ export interface Checkpoint {
   documents_written: number;
   /** The largest key imported of the tables a delta reads only past it. */
   max_keys: Record<string, number>;
+  /** Legacy wallets of each fees account: a replayed fee moves them, with no wallet id in its row. */
+  fee_wallets?: Record<string, number[]>;
   /** Seconds spent importing, over every run of this pass. */
   seconds: number;
   /** Seconds per phase (the last run of each). */
@@ -193,6 +196,11 @@ class RangeBook {
     }
   }
 
+  /** A record loaded by preload (a delta's bucket imported earlier), if there is one. */
+  get(id: string): LegacyRecord | undefined {
+    return this.ranges.get(Math.floor(Number(id) / RANGE_WIDTH))?.records[id];
+  }
+
   add(record: LegacyRecord): void {
     const range = Math.floor(Number(record.id) / RANGE_WIDTH);
     const doc = this.ranges.get(range);
@@ -229,11 +237,12 @@ export class Importer {
   /** PIN hashes of redeemable vouchers, computed in the background from the start (scrypt is the slowest part). */
   private prehashed: Promise<Map<string, string>> | undefined;
   private walletBook!: RangeBook;
-  private walletRecords: LegacyWalletRecord[] = [];
-  private bucketRecords: LegacyBucketRecord[] = [];
-  /** Delta: bucket_id → mari account of buckets already imported. */
-  private readonly knownBuckets = new Map<number, string>();
   private bucketBook!: RangeBook;
+  /** What mari was made level with, per range of legacy keys (src/cutover/sums.ts). */
+  private walletSums!: SumBook;
+  private bucketSums!: SumBook;
+  /** Delta: the legacy sums of now, asked for at the start (a scan in MariaDB, alongside the history). */
+  private legacyNow: Partial<Record<'drift' | 'buckets', Promise<RangeChecksum[]>>> = {};
 
   constructor(private readonly options: ImportOptions) {
     this.batchRows = options.batch_rows ?? 8000;
@@ -268,6 +277,8 @@ export class Importer {
     this.secondsBefore = this.checkpoint.seconds;
     this.walletBook = new RangeBook('wallet', this.options.handle);
     this.bucketBook = new RangeBook('prepaid_bucket', this.options.handle);
+    this.walletSums = new SumBook(WALLET_READ, this.options.handle);
+    this.bucketSums = new SumBook(BUCKET_READ, this.options.handle);
     if (this.checkpoint.phase === 'done') return this.summary(false);
     if (this.checkpoint.pass === 1 && PHASES.indexOf(this.checkpoint.phase) <= PHASES.indexOf('vouchers')) {
       this.prehashed = this.prehashVouchers();
@@ -295,19 +306,22 @@ export class Importer {
   }
 
   /**
-   * A delta reads only subscribers and wallets past those imported; every wallet and bucket
-   * already in mari is known from mari's own legacy records, not read from legacy again.
+   * A delta reads only subscribers and wallets past those imported, and the wallets its
+   * transactions and changed ranges name, by key: its cost follows what changed, not the size of
+   * what was imported.
    */
   private async loadDeltaContext(): Promise<void> {
     const max = this.checkpoint.max_keys ?? {};
     this.context = await loadContext(this.options.source, { subscriber: max.subscriber ?? 0, wallet: max.wallet ?? 0 });
-    this.walletRecords = await walletRecords(this.options.handle);
-    for (const record of this.walletRecords) {
-      this.context.accountOf.set(Number(record.id), record.account_id);
-      this.context.currencyOf.set(Number(record.id), record.currency);
+    await this.walletSums.loadAll();
+    await this.bucketSums.loadAll();
+    const source = this.options.source;
+    for (const [phase, compared] of [['drift', WALLET_READ], ['buckets', BUCKET_READ]] as const) {
+      if (DELTA_PHASES.indexOf(this.checkpoint.phase) > DELTA_PHASES.indexOf(phase)) continue;
+      const now = source.checksums(compared, SUM_WIDTH);
+      now.catch(() => undefined); // awaited (and its error thrown) in its phase
+      this.legacyNow[phase] = now;
     }
-    this.bucketRecords = await bucketRecords(this.options.handle);
-    for (const record of this.bucketRecords) this.knownBuckets.set(Number(record.id), record.account_id);
     // A new subscriber may share a number with one imported earlier: the same collision rule.
     for (const [sub_id, msisdn] of this.context.msisdnOf) {
       if (!msisdn) continue;
@@ -381,44 +395,53 @@ export class Importer {
     const after = this.checkpoint.after ?? (phase === 'history' ? this.checkpoint.last_txn_id : delta ? this.checkpoint.max_keys[table] : undefined);
     const report = () => this.options.onProgress?.({ phase, table, done, total });
     report();
-    const rowsOf = delta && (phase === 'drift' || phase === 'buckets') ? await this.differingRows(phase) : this.options.source.batches(table, { after: after ?? undefined, batch_rows: this.batchRows });
-    for await (const rows of prefetch(rowsOf, 2)) {
-      await this.applyBatch(phase, rows);
-      done += rows.length;
+    const batches = delta && (phase === 'drift' || phase === 'buckets')
+      ? this.differingRows(phase)
+      : mapBatches(this.options.source.batches(table, { after: after ?? undefined, batch_rows: this.batchRows }));
+    for await (const batch of prefetch(batches, 2)) {
+      await this.applyBatch(phase, batch);
+      done += batch.rows.length;
       report();
     }
     if (phase === 'parties') await this.submit((ctx) => this.otherParties(ctx));
   }
 
   /**
-   * A delta's wallets and buckets "as they are now", the data-diff way: checksums over ranges of
-   * keys on both sides, and only the rows of ranges that differ are read and brought level.
+   * A delta's wallets and buckets "as they are now", the data-diff way: the legacy sums of now
+   * against what mari was last made level with (src/cutover/sums.ts); only the rows of ranges
+   * that differ are read and brought level, in batches of whole ranges so each batch counts
+   * its ranges again.
    */
-  private async differingRows(phase: 'drift' | 'buckets'): Promise<AsyncIterable<Row[]>> {
-    const accounts = this.options.handle.ledger.accounts;
-    const table = phase === 'drift' ? WALLETS : bucketsCompared(msToHarareLocal(this.asOfMs));
-    const items = phase === 'drift' ? walletItems(this.walletRecords, accounts) : bucketItems(this.bucketRecords, accounts);
-    const { ranges } = await differingRanges(this.options.source, table, items);
-    const source = this.options.source;
-    const batchRows = this.batchRows;
-    return (async function* () {
-      let batch: Row[] = [];
-      for await (const row of source.rowsInRanges(table.table, ranges, RANGE_WIDTH)) {
-        batch.push(row);
-        if (batch.length >= batchRows) {
-          yield batch;
-          batch = [];
-        }
+  private async *differingRows(phase: 'drift' | 'buckets'): AsyncIterable<Batch> {
+    const book = phase === 'drift' ? this.walletSums : this.bucketSums;
+    const ranges = book.differing(await this.legacyNow[phase]!);
+    let batch: Row[] = [];
+    let covered: number[] = [];
+    let next = 0;
+    let lastRange = -1;
+    for await (const row of this.options.source.rowsInRanges(book.compared.table, ranges, SUM_WIDTH)) {
+      const range = Math.floor(Number(row[0]) / SUM_WIDTH);
+      if (batch.length >= this.batchRows && range !== lastRange) {
+        yield { rows: batch, ranges: covered };
+        batch = [];
+        covered = [];
       }
-      if (batch.length > 0) yield batch;
-    })();
+      while (next < ranges.length && ranges[next] <= range) covered.push(ranges[next++]);
+      batch.push(row);
+      lastRange = range;
+    }
+    while (next < ranges.length) covered.push(ranges[next++]);
+    if (covered.length > 0) yield { rows: batch, ranges: covered };
   }
 
-  private async applyBatch(phase: Phase, rows: Row[]): Promise<void> {
+  private async applyBatch(phase: Phase, { rows, ranges }: Batch): Promise<void> {
     const table = PHASE_TABLE[phase as Exclude<Phase, 'done'>];
-    const last = Number(rows[rows.length - 1][0]);
+    // A batch of ranges read again may hold no row (every row of them gone from legacy).
+    const last = rows.length > 0 ? Number(rows[rows.length - 1][0]) : NaN;
+    const keys = rows.map((row) => Number(row[0]));
     const account = (apply: (ctx: CommandContext) => void, ids?: string[]) => this.submit((ctx) => {
       apply(ctx);
+      if (rows.length === 0) return;
       this.checkpoint.after = Number.isFinite(last) ? last : null;
       if (phase !== 'drift') this.checkpoint.rows_read[table] = (this.checkpoint.rows_read[table] ?? 0) + rows.length;
       if (phase === 'parties' || phase === 'wallets' || phase === 'buckets') this.checkpoint.max_keys[table] = Math.max(this.checkpoint.max_keys[table] ?? 0, last);
@@ -426,7 +449,7 @@ export class Importer {
     switch (phase) {
       case 'parties': return account((ctx) => this.parties(ctx, rows));
       case 'wallets': {
-        await this.walletBook.preload(rows.map((row) => Number(row[0])));
+        await this.walletBook.preload(keys);
         return account((ctx) => this.wallets(ctx, rows));
       }
       case 'opening': {
@@ -434,19 +457,27 @@ export class Importer {
         return account((ctx) => this.book(ctx, transfers), transfers.map((t) => t.id));
       }
       case 'history': {
+        if (this.checkpoint.pass > 1) await this.mapTxnWallets(rows);
         const planned = this.history(rows);
-        return account((ctx) => this.replay(ctx, planned), planned.flatMap((p) => p.transfers.map((t) => t.id)));
+        const moved = this.checkpoint.pass > 1 ? this.walletsMoved(planned) : [];
+        await this.walletSums.preload(moved);
+        return account((ctx) => this.replay(ctx, planned, moved), planned.flatMap((p) => p.transfers.map((t) => t.id)));
       }
-      case 'drift': return account((ctx) => this.drift(ctx, rows));
+      case 'drift': {
+        if (this.checkpoint.pass > 1) await addWallets(this.context, this.options.source, rows);
+        await this.walletSums.preload([...keys, ...(ranges ?? []).map((range) => range * SUM_WIDTH)]);
+        return account((ctx) => this.drift(ctx, rows, ranges));
+      }
       case 'buckets': {
-        await this.bucketBook.preload(rows.map((row) => Number(row[0])));
+        await this.bucketBook.preload(keys);
+        await this.bucketSums.preload([...keys, ...(ranges ?? []).map((range) => range * SUM_WIDTH)]);
         const unknown = rows.filter((row) => !this.context.statusOf.has(Number(row[1]))).map((row) => Number(row[1]));
         if (unknown.length > 0) {
           const found: Row[] = [];
           for await (const row of this.options.source.rowsByKeys('subscriber', unknown)) found.push(row);
           addSubscribers(this.context, found);
         }
-        return account((ctx) => this.buckets(ctx, rows));
+        return account((ctx) => this.buckets(ctx, rows, ranges));
       }
       case 'vouchers': {
         const vouchers = await this.vouchers(rows);
@@ -455,6 +486,29 @@ export class Importer {
       case 'services': return account((ctx) => this.services(ctx, rows));
       default: return undefined;
     }
+  }
+
+  /** A delta's transactions name wallets it has not read: fetched by key and mapped as the bulk import mapped them. */
+  private async mapTxnWallets(rows: Row[]): Promise<void> {
+    const wanted = new Set<number>();
+    for (const row of rows) {
+      for (const id of [Number(row[3]), Number(row[4])]) if (!this.context.accountOf.has(id) && !this.context.unmapped.has(id)) wanted.add(id);
+    }
+    if (wanted.size === 0) return;
+    const found: Row[] = [];
+    for await (const row of this.options.source.rowsByKeys('wallet', [...wanted])) found.push(row);
+    await addWallets(this.context, this.options.source, found);
+  }
+
+  /** The legacy wallets a batch of transactions moves in mari: both sides, and the fees wallets when it takes a fee. */
+  private walletsMoved(planned: readonly { row: Row; transfers: TransferInput[] }[]): number[] {
+    const moved = new Set<number>();
+    for (const { row, transfers } of planned) {
+      if (transfers.length === 0) continue;
+      moved.add(Number(row[3])).add(Number(row[4]));
+      for (const t of transfers.slice(1)) for (const id of this.checkpoint.fee_wallets?.[t.credit_account_id!] ?? []) moved.add(id);
+    }
+    return [...moved];
   }
 
   // ---- parties ----------------------------------------------------------------------------------
@@ -550,6 +604,10 @@ export class Importer {
       }
       const cur = currency as Currency;
       accounts.push(walletAccount(role.account_id, cur, role.code));
+      if (role.account_id === systemId('fees', cur)) {
+        const fees = (this.checkpoint.fee_wallets ??= {});
+        fees[role.account_id] = [...new Set([...(fees[role.account_id] ?? []), Number(wallet_id)])];
+      }
       const msisdn = owner_type === 'SUBSCRIBER' ? this.context.msisdnOf.get(Number(owner_ref)) ?? null : null;
       this.walletBook.add({
         table: 'wallet', id: wallet_id, account_id: role.account_id, overdraft_id: overdraftId(role.account_id),
@@ -636,10 +694,11 @@ export class Importer {
     return planned;
   }
 
-  private replay(ctx: CommandContext, planned: { row: Row; transfers: TransferInput[] }[]): void {
+  private replay(ctx: CommandContext, planned: { row: Row; transfers: TransferInput[] }[], moved: readonly number[]): void {
     const counters = this.checkpoint.counters;
     const documents: DocumentWrite[] = [];
     const transfers = planned.flatMap((p) => p.transfers);
+    const before = moved.map((id) => this.walletText(ctx, id));
     const results = ctx.createTransfers(transfers);
     let at = 0;
     const retry: TransferInput[] = [];
@@ -685,17 +744,33 @@ export class Importer {
         }
       });
     }
-    this.put(ctx, documents);
+    // What mari was level with moves with the money: the delta then reads only what legacy changed otherwise.
+    moved.forEach((id, i) => {
+      const [was, now] = [before[i], this.walletText(ctx, id)];
+      if (was !== undefined && now !== undefined) this.walletSums.move(id, was, now);
+    });
+    this.put(ctx, [...documents, ...this.walletSums.flush()]);
+  }
+
+  /** A legacy wallet's compared text as mari holds it now (its account and any overdraft), as WALLET_READ writes it. */
+  private walletText(ctx: CommandContext, wallet_id: number): string | undefined {
+    const account = this.context.accountOf.get(wallet_id);
+    if (account === undefined) return undefined;
+    const value = balanceOf(ctx, account) + (isUnbounded(account) ? 0n : balanceOf(ctx, overdraftId(account)));
+    return `${wallet_id}|${formatDecimal(value, 2)}`;
   }
 
   // ---- drift, negative and closed wallets -------------------------------------------------------
 
-  private drift(ctx: CommandContext, rows: Row[]): void {
+  /** Brings each wallet read level with legacy; `ranges` (a delta) are counted again from these rows. */
+  private drift(ctx: CommandContext, rows: Row[], ranges?: readonly number[]): void {
     const counters = this.checkpoint.counters;
     const pass = this.checkpoint.pass;
     const documents: DocumentWrite[] = [];
     const transfers: TransferInput[] = [];
     const overdrafts: AccountInput[] = [];
+    if (ranges) this.walletSums.reset(ranges);
+    for (const row of rows) this.walletSums.add(row);
     for (const [wallet_id, owner_type, owner_ref, currency, balance] of rows as string[][]) {
       const account = this.context.accountOf.get(Number(wallet_id));
       if (!account) continue;
@@ -736,17 +811,24 @@ export class Importer {
     }
     this.createAccounts(ctx, overdrafts);
     this.book(ctx, transfers);
-    this.put(ctx, documents);
+    this.put(ctx, [...documents, ...this.walletSums.flush()]);
   }
 
   // ---- prepaid buckets --------------------------------------------------------------------------
 
-  private buckets(ctx: CommandContext, rows: Row[]): void {
+  /** Brings each bucket read level with legacy; `ranges` (a delta) are counted again from these rows. */
+  private buckets(ctx: CommandContext, rows: Row[], ranges?: readonly number[]): void {
     const counters = this.checkpoint.counters;
     const pass = this.checkpoint.pass;
     const accounts: AccountInput[] = [];
     const transfers: TransferInput[] = [];
     const documents: DocumentWrite[] = [];
+    if (ranges) this.bucketSums.reset(ranges);
+    for (const row of rows) this.bucketSums.add(row);
+    // Totals per kind summed here and added to the counters' decimal text once a batch.
+    const expiredTotals = new Map<string, bigint>();
+    const created_at_ns = BigInt(this.now().getTime()) * 1_000_000n;
+    const bucketTotals = new Map<string, bigint>();
     for (const [bucket_id, sub_id, kind, amount, bundle_name, expires_at] of rows) {
       const asset = BUCKET_ASSET[kind!];
       const sub = Number(sub_id);
@@ -764,7 +846,7 @@ export class Importer {
         if (pass === 1) {
           counters.expired_buckets += 1;
           counters.expired_by_kind[kind!] = (counters.expired_by_kind[kind!] ?? 0) + 1;
-          addTo(counters.expired_totals, kind!, units4, 4);
+          expiredTotals.set(kind!, (expiredTotals.get(kind!) ?? 0n) + units4);
         }
         continue;
       }
@@ -782,7 +864,7 @@ export class Importer {
       // Prepaid's own ids and codes (lot:m:<id>, mig:<service>:<id>), so prepaid finds and charges what was brought.
       const service = kind!.toLowerCase();
       let account: AccountInput;
-      const known = this.knownBuckets.get(Number(bucket_id));
+      const known = pass > 1 ? this.bucketBook.get(bucket_id!)?.account_id : undefined;
       if (known !== undefined) account = { id: known, asset, code: 0 };
       else if (main && !held) account = airtimeAccountOf(msisdn!, 'USD');
       else if (main) account = { id: heldAirtimeId(sub_id!, 'USD'), asset: airtimeAsset('USD'), code: AccountCode.migration_held, flags: AccountFlag.debits_must_not_exceed_credits, user_data: `held: number registered twice (legacy subscriber ${sub_id})` };
@@ -801,14 +883,14 @@ export class Importer {
       }
       if (pass === 1) {
         counters.buckets_imported += 1;
-        addTo(counters.bucket_totals, kind!, units4, 4);
+        bucketTotals.set(kind!, (bucketTotals.get(kind!) ?? 0n) + units4);
       }
       if (!main && !held && kind !== 'AIRTIME' && !exists) {
         // A bundle prepaid can charge; a bucket that never expired in legacy gets ten years.
         const expires_at_ns = BigInt(expiresMs ?? this.asOfMs + 10 * 365 * 86_400_000) * 1_000_000n;
         documents.push(prepaidLotDocument({
           id: account.id, msisdn: msisdn!, service: service as 'data' | 'voice' | 'sms', asset, name: bundle_name ?? kind!, units,
-          created_at_ns: BigInt(this.now().getTime()) * 1_000_000n, expires_at_ns,
+          created_at_ns, expires_at_ns,
         }));
       }
       this.bucketBook.add({
@@ -816,7 +898,10 @@ export class Importer {
         bundle_name, expires_at: expiresMs === null ? null : new Date(expiresMs).toISOString(), held,
       });
     }
-    documents.push(...this.bucketBook.flush(Number(rows[rows.length - 1][0])));
+    for (const [kind, total] of expiredTotals) addTo(counters.expired_totals, kind, total, 4);
+    for (const [kind, total] of bucketTotals) addTo(counters.bucket_totals, kind, total, 4);
+    if (rows.length > 0) documents.push(...this.bucketBook.flush(Number(rows[rows.length - 1][0])));
+    documents.push(...this.bucketSums.flush());
     this.createAccounts(ctx, accounts);
     this.book(ctx, transfers);
     this.put(ctx, documents);
@@ -824,13 +909,23 @@ export class Importer {
 
   // ---- vouchers and the service catalog ---------------------------------------------------------
 
+  /** The hashes of every NEW voucher's PIN, made on a thread of their own (src/cutover/pin_hasher.ts) from the start. */
   private async prehashVouchers(): Promise<Map<string, string>> {
     const hashes = new Map<string, string>();
-    for await (const rows of this.options.source.batches('voucher', { after: this.checkpoint.phase === 'vouchers' ? this.checkpoint.after ?? undefined : undefined, batch_rows: 2000 })) {
-      // Two at a time: the pool's other threads and the cores are the import's too.
-      await mapLimited(rows.filter((row) => row[4] === 'NEW'), 2, async ([serial, pin]) => {
-        hashes.set(serial!, await hashVoucherPin(pin!));
-      });
+    const hasher = new PinHasher();
+    const pending: Promise<void>[] = [];
+    try {
+      for await (const rows of this.options.source.batches('voucher', { after: this.checkpoint.phase === 'vouchers' ? this.checkpoint.after ?? undefined : undefined, batch_rows: 2000 })) {
+        const fresh = rows.filter((row) => row[4] === 'NEW');
+        const hashed = hasher.hash(fresh.map((row) => row[1]!)).then((batch) => fresh.forEach((row, i) => hashes.set(row[0]!, batch[i])));
+        hashed.catch(() => undefined); // awaited below, in order
+        pending.push(hashed);
+        // The next batch is always queued for the thread; no more are held in memory.
+        if (pending.length >= 2) await pending.shift();
+      }
+      await Promise.all(pending);
+    } finally {
+      await hasher.close();
     }
     return hashes;
   }
@@ -891,6 +986,16 @@ function partyStatus(status: string | null): PartyStatus {
 function kycTier(level: string | null): 0 | 1 | 2 {
   const n = Number(level);
   return n === 1 || n === 2 ? n : 0;
+}
+
+/** Rows to apply; a delta's ranges read again name the ranges they cover (some may hold no row). */
+interface Batch {
+  rows: Row[];
+  ranges?: number[];
+}
+
+async function* mapBatches(source: AsyncIterable<Row[]>): AsyncIterable<Batch> {
+  for await (const rows of source) yield { rows };
 }
 
 /** Reads ahead: up to `depth` batches are fetched while earlier ones are being applied. */

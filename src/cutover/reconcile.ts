@@ -6,10 +6,10 @@
 import type { Account } from '../ledger/types.js';
 import type { LedgerHandle } from '../store/open.js';
 import { formatDecimal, parseDecimal } from './decimal.js';
-import { LEGACY_ACCOUNTS, MIGRATION_FINDINGS, RANGE_WIDTH, type LegacyBucketRecord, type LegacyWalletRecord, type RangeDocument } from './formats.js';
-import { harareLocalToMs, msToHarareLocal } from '../time.js';
+import { LEGACY_ACCOUNTS, MIGRATION_FINDINGS, RANGE_WIDTH, rangeKey, type LegacyBucketRecord, type LegacyRecord, type LegacyWalletRecord, type RangeDocument } from './formats.js';
+import { harareLocalToMs, isoToHarareLocal, msToHarareLocal } from '../time.js';
 import { readCheckpoint } from './import.js';
-import { checksumOf, type ComparedTable, type LegacySource, type RangeChecksum, type Row } from './source.js';
+import { checksumOf, type ComparedTable, type LegacySource, type RangeChecksum, type Row, type Sums } from './source.js';
 
 export const DISCREPANCY_CLASSES = ['missing_in_mari', 'extra_in_mari', 'wiped', 'inflated', 'deflated', 'expiry_differs', 'legacy_drift'] as const;
 export type DiscrepancyClass = (typeof DISCREPANCY_CLASSES)[number];
@@ -115,66 +115,101 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
     ok: false, source: source.description, generated_at: new Date().toISOString(), as_of: new Date(asOfMs).toISOString(), seconds: 0,
     compared: {}, totals: [], counts: {}, discrepancies: [], known: [],
   };
-  const accounts = handle.ledger.accounts;
-  const wallets = walletItems(await walletRecords(handle), accounts);
-  const buckets = bucketItems(await bucketRecords(handle), accounts);
   const bucketTable = bucketsCompared(asOfLocal);
-  await compare(report, source, WALLETS, wallets, (row) => walletLegacyValue(row));
-  await compare(report, source, bucketTable, buckets, (row) => bucketLegacyValue(row));
-  await knownDifferences(report, handle, source, asOfLocal);
-  report.totals = await totals(source, wallets, buckets, asOfLocal);
+  // Legacy's side is computed in MariaDB while mari's is read here: every query starts now.
+  const legacy = {
+    wallets: source.checksums(WALLETS, RANGE_WIDTH),
+    buckets: source.checksums(bucketTable, RANGE_WIDTH),
+    walletTotals: source.sums({ table: 'wallet', group: [3, 1], sum: 4, scale: 2 }),
+    bucketTotals: source.sums({ table: 'prepaid_bucket', group: 2, sum: 3, scale: 4, where: { sql: `expires_at IS NULL OR expires_at > '${asOfLocal}'`, row: (row) => row[5] === null || row[5] > asOfLocal } }),
+    expired: source.sums({ table: 'prepaid_bucket', group: 2, sum: 3, scale: 4, where: { sql: `expires_at IS NOT NULL AND expires_at <= '${asOfLocal}'`, row: (row) => row[5] !== null && row[5] <= asOfLocal } }),
+  };
+  for (const query of Object.values(legacy)) query.catch(() => undefined); // each awaited (and its error thrown) below
+  const accounts = handle.ledger.accounts;
+  const walletOf = (record: LegacyWalletRecord) => walletItem(record, accounts);
+  const bucketOf = (record: LegacyBucketRecord) => bucketItem(record, accounts);
+  const wallets = await summarise(handle, 'wallet', walletOf, (item) => `${item.asset}|${item.owner}`);
+  const buckets = await summarise(handle, 'prepaid_bucket', bucketOf, (item) => item.owner);
+  await compare(report, source, WALLETS, await legacy.wallets, wallets, (ranges) => itemsOf(handle, 'wallet', ranges, walletOf), walletLegacyValue);
+  await compare(report, source, bucketTable, await legacy.buckets, buckets, (ranges) => itemsOf(handle, 'prepaid_bucket', ranges, bucketOf), bucketLegacyValue);
+  await knownDifferences(report, handle, await legacy.expired, asOfLocal);
+  pushTotals(report.totals, await legacy.walletTotals, wallets.totals, 2);
+  pushTotals(report.totals, await legacy.bucketTotals, buckets.totals, 4);
   for (const d of report.discrepancies) report.counts[d.class] = (report.counts[d.class] ?? 0) + 1;
   report.ok = report.discrepancies.length === 0;
   report.seconds = (performance.now() - started) / 1000;
   return report;
 }
 
-/** Every legacy record of a table, from its range documents. */
-async function* records<R>(handle: LedgerHandle, prefix: 'w:' | 'b:'): AsyncIterable<R> {
-  for await (const doc of handle.store.documents(LEGACY_ACCOUNTS, { prefix })) {
-    yield* Object.values((JSON.parse(doc.value) as RangeDocument).records) as R[];
+/**
+ * Mari's side of a table as it is read, range document by range document: each range's checksum
+ * and the totals, no item kept (millions of them cost most of reconcile's time in garbage
+ * collection). Items are built again only for the ranges that differ (itemsOf). Balances are
+ * read as each document is: a reconcile while mari takes writes compares a moving ledger anyway.
+ */
+interface MariSummary {
+  ranges: Map<number, RangeChecksum>;
+  totals: Map<string, bigint>;
+  rows: number;
+}
+
+async function summarise<R extends LegacyRecord>(handle: LedgerHandle, table: 'wallet' | 'prepaid_bucket', itemOf: (record: R) => MariItem | undefined, totalOf: (item: MariItem) => string): Promise<MariSummary> {
+  const summary: MariSummary = { ranges: new Map(), totals: new Map(), rows: 0 };
+  let yielded = performance.now();
+  for await (const doc of handle.store.documents(LEGACY_ACCOUNTS, { prefix: table === 'wallet' ? 'w:' : 'b:' })) {
+    // SQLite answers without ever leaving the event loop: let the legacy queries' sockets be served meanwhile.
+    if (performance.now() - yielded > 20) {
+      await new Promise((resolve) => setImmediate(resolve));
+      yielded = performance.now();
+    }
+    for (const record of Object.values((JSON.parse(doc.value) as RangeDocument).records) as R[]) {
+      const item = itemOf(record);
+      if (!item) continue; // its legacy row shows it missing
+      summary.rows += 1;
+      const range = Math.floor(item.id / RANGE_WIDTH);
+      let entry = summary.ranges.get(range);
+      if (!entry) summary.ranges.set(range, (entry = { range, rows: 0, sum: 0 }));
+      entry.rows += 1;
+      entry.sum += checksumOf(item.text);
+      const key = totalOf(item);
+      summary.totals.set(key, (summary.totals.get(key) ?? 0n) + item.value);
+    }
   }
+  return summary;
 }
 
-/** The legacy wallet records of mari (read once; balances are looked up fresh by walletItems). */
-export async function walletRecords(handle: LedgerHandle): Promise<LegacyWalletRecord[]> {
-  const out: LegacyWalletRecord[] = [];
-  for await (const record of records<LegacyWalletRecord>(handle, 'w:')) out.push(record);
-  return out;
-}
-
-export async function bucketRecords(handle: LedgerHandle): Promise<LegacyBucketRecord[]> {
-  const out: LegacyBucketRecord[] = [];
-  for await (const record of records<LegacyBucketRecord>(handle, 'b:')) out.push(record);
-  return out;
-}
-
-/** Each legacy wallet's value in mari now: its account plus any overdraft held for it. */
-export function walletItems(list: readonly LegacyWalletRecord[], accounts: ReadonlyMap<string, Account>): Map<number, MariItem> {
+/** The items of these ranges, read again from their range documents. */
+async function itemsOf<R extends LegacyRecord>(handle: LedgerHandle, table: 'wallet' | 'prepaid_bucket', ranges: readonly number[], itemOf: (record: R) => MariItem | undefined): Promise<Map<number, MariItem>> {
   const items = new Map<number, MariItem>();
-  for (const record of list) {
-    const account = accounts.get(record.account_id);
-    if (!account) continue; // its legacy row shows it missing
-    const value = signedBalance(account) + signedBalance(accounts.get(record.overdraft_id));
-    const id = Number(record.id);
-    items.set(id, { id, text: `${id}|${formatDecimal(value, 2)}`, value, account_id: record.account_id, msisdn: record.msisdn, owner: record.owner_type, asset: record.currency, expires_local: null });
+  for (const range of ranges) {
+    const doc = await handle.store.document(LEGACY_ACCOUNTS, rangeKey(table, range));
+    if (!doc) continue;
+    for (const record of Object.values((JSON.parse(doc.value) as RangeDocument).records) as R[]) {
+      const item = itemOf(record);
+      if (item) items.set(item.id, item);
+    }
   }
   return items;
 }
 
-/** Each legacy bucket's value in mari now, in legacy's form (four decimals), with its expiry. */
-export function bucketItems(list: readonly LegacyBucketRecord[], accounts: ReadonlyMap<string, Account>): Map<number, MariItem> {
-  const items = new Map<number, MariItem>();
-  for (const record of list) {
-    const account = accounts.get(record.account_id);
-    if (!account) continue;
-    const units = signedBalance(account);
-    const value = record.kind === 'AIRTIME' ? units : units * 10_000n;
-    const expires_local = record.expires_at === null ? null : msToHarareLocal(Date.parse(record.expires_at));
-    const id = Number(record.id);
-    items.set(id, { id, text: `${id}|${formatDecimal(value, 4)}|${expires_local ?? ''}`, value, account_id: record.account_id, msisdn: record.msisdn, owner: record.kind, asset: record.asset, expires_local });
-  }
-  return items;
+/** A legacy wallet's value in mari now: its account plus any overdraft held for it. */
+function walletItem(record: LegacyWalletRecord, accounts: ReadonlyMap<string, Account>): MariItem | undefined {
+  const account = accounts.get(record.account_id);
+  if (!account) return undefined;
+  const value = signedBalance(account) + signedBalance(accounts.get(record.overdraft_id));
+  const id = Number(record.id);
+  return { id, text: `${id}|${formatDecimal(value, 2)}`, value, account_id: record.account_id, msisdn: record.msisdn, owner: record.owner_type, asset: record.currency, expires_local: null };
+}
+
+/** A legacy bucket's value in mari now, in legacy's form (four decimals), with its expiry. */
+function bucketItem(record: LegacyBucketRecord, accounts: ReadonlyMap<string, Account>): MariItem | undefined {
+  const account = accounts.get(record.account_id);
+  if (!account) return undefined;
+  const units = signedBalance(account);
+  const value = record.kind === 'AIRTIME' ? units : units * 10_000n;
+  const expires_local = record.expires_at === null ? null : isoToHarareLocal(record.expires_at);
+  const id = Number(record.id);
+  return { id, text: `${id}|${formatDecimal(value, 4)}|${expires_local ?? ''}`, value, account_id: record.account_id, msisdn: record.msisdn, owner: record.kind, asset: record.asset, expires_local };
 }
 
 interface LegacyValue {
@@ -194,16 +229,7 @@ function bucketLegacyValue(row: Row): LegacyValue {
 }
 
 /** Ranges of legacy keys whose checksums differ between legacy and mari (the only ones worth reading row by row). */
-export async function differingRanges(source: LegacySource, table: ComparedTable, mari: Map<number, MariItem>): Promise<{ ranges: number[]; legacy_rows: number; total: number }> {
-  const legacyRanges = await source.checksums(table, RANGE_WIDTH);
-  const mariRanges = new Map<number, RangeChecksum>();
-  for (const item of mari.values()) {
-    const range = Math.floor(item.id / RANGE_WIDTH);
-    let entry = mariRanges.get(range);
-    if (!entry) mariRanges.set(range, (entry = { range, rows: 0, sum: 0 }));
-    entry.rows += 1;
-    entry.sum += checksumOf(item.text);
-  }
+function differingRanges(legacyRanges: readonly RangeChecksum[], mariRanges: ReadonlyMap<number, RangeChecksum>): { ranges: number[]; legacy_rows: number; total: number } {
   const differing = new Set<number>();
   const legacyByRange = new Map(legacyRanges.map((r) => [r.range, r]));
   for (const r of legacyRanges) {
@@ -219,8 +245,10 @@ export async function differingRanges(source: LegacySource, table: ComparedTable
 }
 
 /** Checksums per range on both sides; rows of differing ranges compared one by one. */
-async function compare(report: ReconcileReport, source: LegacySource, table: ComparedTable, mari: Map<number, MariItem>, legacyValue: (row: Row) => LegacyValue): Promise<void> {
-  const { ranges, legacy_rows, total } = await differingRanges(source, table, mari);
+async function compare(report: ReconcileReport, source: LegacySource, table: ComparedTable, legacyRanges: readonly RangeChecksum[], mariSide: MariSummary,
+  itemsOfRanges: (ranges: readonly number[]) => Promise<Map<number, MariItem>>, legacyValue: (row: Row) => LegacyValue): Promise<void> {
+  const { ranges, legacy_rows, total } = differingRanges(legacyRanges, mariSide.ranges);
+  const mari = await itemsOfRanges(ranges);
   const name = table.table as 'wallet' | 'prepaid_bucket';
   const scale = name === 'wallet' ? 2 : 4;
   let drilled = 0;
@@ -249,13 +277,10 @@ async function compare(report: ReconcileReport, source: LegacySource, table: Com
       });
     }
   }
-  for (const range of ranges) {
-    for (let id = range * RANGE_WIDTH; id < (range + 1) * RANGE_WIDTH; id++) {
-      const item = mari.get(id);
-      if (item && !seen.has(id)) report.discrepancies.push(discrepancy('extra_in_mari', name, String(id), item.account_id, item.msisdn, item.owner, item.asset, null, item.value, scale));
-    }
+  for (const item of [...mari.values()].sort((a, b) => a.id - b.id)) {
+    if (!seen.has(item.id)) report.discrepancies.push(discrepancy('extra_in_mari', name, String(item.id), item.account_id, item.msisdn, item.owner, item.asset, null, item.value, scale));
   }
-  report.compared[table.table] = { legacy_rows, mari_rows: mari.size, ranges: total, ranges_differing: ranges.length, rows_drilled: drilled };
+  report.compared[table.table] = { legacy_rows, mari_rows: mariSide.rows, ranges: total, ranges_differing: ranges.length, rows_drilled: drilled };
 }
 
 function discrepancy(kind: DiscrepancyClass, table: 'wallet' | 'prepaid_bucket', legacy_id: string, account_id: string | null, msisdn: string | null, owner: string | null, asset: string, legacy: bigint | null, mari: bigint | null, scale: number): Discrepancy {
@@ -267,7 +292,7 @@ function discrepancy(kind: DiscrepancyClass, table: 'wallet' | 'prepaid_bucket',
 }
 
 /** Drift the import booked (legacy against its own history) and expired buckets left out: explained, listed apart. */
-async function knownDifferences(report: ReconcileReport, handle: LedgerHandle, source: LegacySource, asOfLocal: string): Promise<void> {
+async function knownDifferences(report: ReconcileReport, handle: LedgerHandle, expired: Sums, asOfLocal: string): Promise<void> {
   for await (const doc of handle.store.documents(MIGRATION_FINDINGS, { tag: 'drift' })) {
     const f = JSON.parse(doc.value) as { wallet_id: string; currency: string; drift: string; legacy: string; from_history: string; pass: number; transfer_ids: string[] };
     report.known.push({
@@ -275,24 +300,9 @@ async function knownDifferences(report: ReconcileReport, handle: LedgerHandle, s
       note: `legacy balance ${f.legacy} but snapshot plus history give ${f.from_history} (pass ${f.pass}): the difference is booked against legacy suspense`,
     });
   }
-  const expired = await source.sums({ table: 'prepaid_bucket', group: 2, sum: 3, scale: 4, where: { sql: `expires_at IS NOT NULL AND expires_at <= '${asOfLocal}'`, row: (row) => row[5] !== null && row[5] <= asOfLocal } });
   for (const [kind, { count, total }] of expired) {
     report.known.push({ class: 'expired_not_migrated', table: 'prepaid_bucket', legacy_id: null, asset: kind, amount: formatDecimal(total, 4), count, note: `expired before ${asOfLocal} (Harare): not made usable in mari` });
   }
-}
-
-/** Totals per asset and owner type (wallets) and per bucket kind, both sides. */
-async function totals(source: LegacySource, wallets: Map<number, MariItem>, buckets: Map<number, MariItem>, asOfLocal: string): Promise<TotalLine[]> {
-  const lines: TotalLine[] = [];
-  const legacyWallets = await source.sums({ table: 'wallet', group: [3, 1], sum: 4, scale: 2 });
-  const mariWallets = new Map<string, bigint>();
-  for (const item of wallets.values()) mariWallets.set(`${item.asset}|${item.owner}`, (mariWallets.get(`${item.asset}|${item.owner}`) ?? 0n) + item.value);
-  pushTotals(lines, legacyWallets, mariWallets, 2);
-  const legacyBuckets = await source.sums({ table: 'prepaid_bucket', group: 2, sum: 3, scale: 4, where: { sql: `expires_at IS NULL OR expires_at > '${asOfLocal}'`, row: (row) => row[5] === null || row[5] > asOfLocal } });
-  const mariBuckets = new Map<string, bigint>();
-  for (const item of buckets.values()) mariBuckets.set(item.owner, (mariBuckets.get(item.owner) ?? 0n) + item.value);
-  pushTotals(lines, legacyBuckets, mariBuckets, 4);
-  return lines;
 }
 
 function pushTotals(lines: TotalLine[], legacy: Map<string, { count: number; total: bigint }>, mari: Map<string, bigint>, scale: number): void {
@@ -309,4 +319,13 @@ function pushTotals(lines: TotalLine[], legacy: Map<string, { count: number; tot
   if (keys.some((k) => k.includes('|'))) {
     for (const [asset, [l, m]] of all) lines.push({ asset, owner: 'ALL', legacy: formatDecimal(l, scale), mari: formatDecimal(m, scale), difference: formatDecimal(m - l, scale) });
   }
+}
+
+/** The legacy wallet records mari holds (what the migration wrote), read once. */
+export async function walletRecords(handle: LedgerHandle): Promise<LegacyWalletRecord[]> {
+  const out: LegacyWalletRecord[] = [];
+  for await (const doc of handle.store.documents(LEGACY_ACCOUNTS, { prefix: 'w:' })) {
+    out.push(...(Object.values((JSON.parse(doc.value) as RangeDocument).records) as LegacyWalletRecord[]));
+  }
+  return out;
 }

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
+import type { Readable } from 'node:stream';
 import mysql from 'mysql2';
 import type { Connection, ConnectionOptions } from 'mysql2';
 import { parseDecimal } from './decimal.js';
@@ -118,16 +119,25 @@ export async function openMysqlSource(url: string): Promise<LegacySource> {
   return new MysqlSource(options, `mysql://${options.user}@${options.host}:${options.port}/${options.database}`);
 }
 
+/** Idle connections kept for the next query: a delta makes many small ones, each a handshake otherwise. */
+const IDLE_CONNECTIONS_MAX = 4;
+
 class MysqlSource implements LegacySource {
   private readonly connections: Connection[] = [];
+  private readonly idle: Connection[] = [];
 
   constructor(private readonly options: ConnectionOptions, readonly description: string) {}
 
   /** A connection per concurrent stream: a streaming query holds its connection until the end. */
   private async connect(): Promise<Connection> {
+    const reused = this.idle.pop();
+    if (reused) return reused;
     const connection = mysql.createConnection(this.options);
     // A lost connection fails the read in progress (its stream or query errors); never the process.
-    connection.on('error', () => undefined);
+    connection.on('error', () => {
+      const at = this.idle.indexOf(connection);
+      if (at >= 0) this.idle.splice(at, 1);
+    });
     await new Promise<void>((resolve, reject) => connection.connect((error) => (error ? reject(error) : resolve())));
     // A streamed read waits while the writer catches up (backpressure): the server must not give up
     // on a client that is slow to read (net_write_timeout is 60 s by default).
@@ -136,17 +146,25 @@ class MysqlSource implements LegacySource {
     return connection;
   }
 
-  private release(connection: Connection): void {
+  /** `finished`: its last query was read to the end without error, so the next one can use it. */
+  private release(connection: Connection, finished: boolean): void {
+    if (finished && this.idle.length < IDLE_CONNECTIONS_MAX) {
+      this.idle.push(connection);
+      return;
+    }
     this.connections.splice(this.connections.indexOf(connection), 1);
     connection.end();
   }
 
   private async query<T>(sql: string, values: unknown[] = []): Promise<T[]> {
     const connection = await this.connect();
+    let finished = false;
     try {
-      return await new Promise<T[]>((resolve, reject) => connection.query({ sql, values, rowsAsArray: true }, (error, rows) => (error ? reject(error) : resolve(rows as T[]))));
+      const rows = await new Promise<T[]>((resolve, reject) => connection.query({ sql, values, rowsAsArray: true }, (error, rows) => (error ? reject(error) : resolve(rows as T[]))));
+      finished = true;
+      return rows;
     } finally {
-      this.release(connection);
+      this.release(connection, finished);
     }
   }
 
@@ -159,27 +177,26 @@ class MysqlSource implements LegacySource {
 
   private async *stream(sql: string, batch_rows: number): AsyncIterable<Row[]> {
     const connection = await this.connect();
+    // A stream left early (the reader stopped) may still have rows coming: its connection is closed, not reused.
+    let finished = false;
     try {
       const rows = connection.query({ sql, rowsAsArray: true }).stream({ highWaterMark: batch_rows * 2 });
-      let batch: Row[] = [];
-      for await (const raw of rows as AsyncIterable<unknown[]>) {
-        batch.push(raw.map(asText));
-        if (batch.length >= batch_rows) {
-          yield batch;
-          batch = [];
-        }
+      for await (const batch of batchesOf(rows, batch_rows)) {
+        finished = batch.length < batch_rows; // the last batch is the only short one
+        yield batch;
+        finished = false;
       }
-      if (batch.length > 0) yield batch;
+      finished = true;
     } finally {
-      this.release(connection);
+      this.release(connection, finished);
     }
   }
 
   async *rowsByKeys(table: LegacyTable, keys: readonly number[]): AsyncIterable<Row> {
     const spec = LEGACY_TABLES[table];
     const sorted = [...new Set(keys.map((k) => Math.trunc(k)))].sort((a, b) => a - b);
-    for (let start = 0; start < sorted.length; start += 2000) {
-      const group = sorted.slice(start, start + 2000);
+    for (let start = 0; start < sorted.length; start += 10_000) {
+      const group = sorted.slice(start, start + 10_000);
       for await (const batch of this.stream(`SELECT ${spec.columns.join(', ')} FROM ${table} WHERE ${spec.key} IN (${group.join(',')}) ORDER BY ${spec.key}`, 5000)) yield* batch;
     }
   }
@@ -199,9 +216,10 @@ class MysqlSource implements LegacySource {
 
   async *rowsInRanges(table: LegacyTable, ranges: readonly number[], width: number): AsyncIterable<Row> {
     const spec = LEGACY_TABLES[table];
-    // Ranges are drilled in groups so one query never names thousands of them.
-    for (let start = 0; start < ranges.length; start += 200) {
-      const group = ranges.slice(start, start + 200).map((r) => `(${spec.key} >= ${r * width} AND ${spec.key} < ${(r + 1) * width})`);
+    // Neighbouring ranges are read as one span, and spans in groups so one query never names thousands of them.
+    const spans = spansOf(ranges);
+    for (let start = 0; start < spans.length; start += 200) {
+      const group = spans.slice(start, start + 200).map(([from, to]) => `(${spec.key} >= ${from * width} AND ${spec.key} < ${to * width})`);
       for await (const batch of this.stream(`SELECT ${spec.columns.join(', ')} FROM ${table} WHERE ${group.join(' OR ')} ORDER BY ${spec.key}`, 5000)) yield* batch;
     }
   }
@@ -222,8 +240,72 @@ class MysqlSource implements LegacySource {
   }
 
   async close(): Promise<void> {
+    this.idle.splice(0);
     for (const connection of this.connections.splice(0)) connection.destroy();
   }
+}
+
+/**
+ * The rows of a query stream in arrays of `size`, gathered from its 'data' events: one promise a
+ * batch rather than one a row (a fifth of the import's reading). The stream is paused while a
+ * batch is out, so the server waits for a slow reader (backpressure), and destroyed if the reader
+ * stops early.
+ */
+async function* batchesOf(stream: Readable, size: number): AsyncIterable<Row[]> {
+  let batch: Row[] = [];
+  const ready: Row[][] = [];
+  let ended = false;
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  stream.on('data', (raw: unknown[]) => {
+    // In place: the row array mysql2 made becomes the Row (one array a row, not two).
+    for (let i = 0; i < raw.length; i++) raw[i] = asText(raw[i]);
+    batch.push(raw as Row);
+    if (batch.length >= size) {
+      ready.push(batch);
+      batch = [];
+      stream.pause();
+      wake?.();
+    }
+  });
+  stream.on('end', () => {
+    ended = true;
+    wake?.();
+  });
+  stream.on('error', (error: Error) => {
+    failure = error;
+    wake?.();
+  });
+  try {
+    for (;;) {
+      if (failure) throw failure;
+      const next = ready.shift();
+      if (next) {
+        yield next;
+        continue;
+      }
+      if (ended) {
+        if (batch.length > 0) yield batch;
+        return;
+      }
+      stream.resume();
+      await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
+    }
+  } finally {
+    if (!ended) stream.destroy();
+  }
+}
+
+/** Sorted ranges as [first, last + 1) spans of consecutive ones. */
+function spansOf(ranges: readonly number[]): [number, number][] {
+  const spans: [number, number][] = [];
+  for (const range of ranges) {
+    const last = spans[spans.length - 1];
+    if (last && last[1] === range) last[1] = range + 1;
+    else spans.push([range, range + 1]);
+  }
+  return spans;
 }
 
 function asText(value: unknown): string | null {

@@ -242,6 +242,31 @@ test('the cutover runbook\'s gates run the real delta import and reconcile', asy
   assert.equal((await reconcileGate(handle, undefined)).ok, false);
 });
 
+test('a delta compares only what changed: a transaction whose effect it already booked as drift is set right again, and a charged bucket is brought level', async () => {
+  const q = (sql: string) => legacy.sql(sql).trim().split('\n').filter(Boolean).map((line) => line.split('\t'));
+  const [[payer], [payee]] = q(`SELECT wallet_id FROM wallet WHERE owner_type = 'SUBSCRIBER' AND currency = 'USD' AND balance > 10 ORDER BY wallet_id DESC LIMIT 2`);
+  const [[bucket, amount]] = q(`SELECT bucket_id, amount FROM prepaid_bucket WHERE kind = 'DATA' AND amount > 2048 AND expires_at > '${CUTOVER_LOCAL}' ORDER BY bucket_id DESC LIMIT 1`);
+  // A live legacy: the balances already moved when the wallets were read, the transaction's row not visible yet.
+  legacy.sql(`UPDATE wallet SET balance = balance - 4.00 WHERE wallet_id = ${payer}; UPDATE wallet SET balance = balance + 4.00 WHERE wallet_id = ${payee};
+    UPDATE prepaid_bucket SET amount = amount - 1024 WHERE bucket_id = ${bucket}`);
+  const first = await new Importer({ source, handle, delta: true, as_of_local: CUTOVER_LOCAL }).run();
+  assert.equal(first.counters.drifted_wallets, 2);
+  assert.deepEqual(first.counters.drift_total, { USD: '0.00' });
+  const lot = handle.ledger.accounts.get((await legacyRecord(handle.store, 'prepaid_bucket', bucket))!.account_id)!;
+  assert.equal(lot.credits_posted - lot.debits_posted, parseDecimal(amount, 4)! / 10_000n - 1024n);
+
+  const [[lastTxn]] = q('SELECT MAX(txn_id) FROM txn_log');
+  legacy.sql(`INSERT INTO txn_log VALUES (${Number(lastTxn) + 1}, 'MPLATE.1', 'P2P', ${payer}, ${payee}, 4.00, 0.00, 'USD', 'SUCCESS', 'APP', NULL, '2026-11-20 21:20:00')`);
+  const second = await new Importer({ source, handle, delta: true, as_of_local: CUTOVER_LOCAL }).run();
+  assert.equal(second.rows_read.txn_log, 1);
+  // Replayed, the transaction moved mari's two wallets past legacy: the delta must see it and book them back.
+  assert.equal(second.counters.drifted_wallets, 2);
+  const report = await reconcile({ source, handle });
+  assert.equal(report.ok, true, JSON.stringify(report.discrepancies));
+  const quiet = await new Importer({ source, handle, delta: true, as_of_local: CUTOVER_LOCAL }).run();
+  assert.equal(quiet.transfers_booked, 0, 'nothing left to bring');
+});
+
 test('reconcile names exactly the accounts changed on either side, each with its class', async () => {
   const q = (sql: string) => legacy.sql(sql).trim().split('\n').filter(Boolean).map((line) => line.split('\t'));
   const dataBuckets = q(`SELECT bucket_id FROM prepaid_bucket WHERE kind = 'DATA' AND amount > 0 AND expires_at > '${CUTOVER_LOCAL}' ORDER BY bucket_id LIMIT 3`).map(([id]) => id);

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { formatDecimal, parseDecimal } from '../../src/cutover/decimal.js';
-import { harareLocalToIso, harareLocalToMs, msToHarareLocal } from '../../src/time.js';
+import { harareLocalToIso, harareLocalToMs, isoToHarareLocal, msToHarareLocal } from '../../src/time.js';
 import { parseCsv } from '../../src/cutover/source.js';
 
 /** How the legacy generator writes a field. */
@@ -68,6 +68,16 @@ test('decimals are exact at their scale, both ways, and refuse what does not fit
   assert.equal(parseDecimal('', 2), undefined);
   assert.equal(formatDecimal(-1234n, 2), '-12.34');
   assert.equal(formatDecimal(5n, 4), '0.0005');
+  // The fast path for MariaDB's own form answers exactly as the general parse, for any text.
+  const general = (text: string, scale: number): bigint | undefined => {
+    const match = /^(-?)(\d+)(?:\.(\d+))?$/.exec(text.trim());
+    if (!match || /[1-9]/.test((match[3] ?? '').slice(scale))) return undefined;
+    const units = BigInt(match[2] + (match[3] ?? '').slice(0, scale).padEnd(scale, '0'));
+    return match[1] === '-' ? -units : units;
+  };
+  fc.assert(fc.property(fc.string({ unit: fc.constantFrom('0', '1', '9', '.', '-', ' ', 'x'), maxLength: 20 }), fc.integer({ min: 0, max: 4 }), (text, scale) => {
+    assert.equal(parseDecimal(text, scale), general(text, scale), JSON.stringify(text));
+  }), { numRuns: 20_000 });
 });
 
 test('Harare local times are UTC+2 all year, converted explicitly, and malformed ones refused', () => {
@@ -81,4 +91,17 @@ test('Harare local times are UTC+2 all year, converted explicitly, and malformed
     const ms = seconds * 1000;
     assert.equal(harareLocalToMs(msToHarareLocal(ms)), ms);
   }));
+  // Each hour is checked once and cached: any field out of range is still refused, every time.
+  const two = fc.integer({ min: 0, max: 99 }).map((n) => String(n).padStart(2, '0'));
+  fc.assert(fc.property(fc.constantFrom('2024', '2026', '0050'), two, two, two, two, two, (year, month, day, hour, minute, second) => {
+    const text = `${year}-${month}-${day} ${hour}:${minute}:${second}`;
+    const [y, mo, d, h, mi, s] = [year, month, day, hour, minute, second].map(Number);
+    const valid = mo >= 1 && mo <= 12 && d >= 1 && d <= new Date(Date.UTC(y, mo, 0)).getUTCDate() && h <= 23 && mi <= 59 && s <= 59 && y >= 1000;
+    const expected = valid ? Date.UTC(y, mo - 1, d, h, mi, s) - 2 * 3600_000 : undefined;
+    if (valid || s <= 59) assert.equal(harareLocalToMs(text), expected, text);
+    const ms = harareLocalToMs(text);
+    if (ms !== undefined) assert.equal(harareLocalToIso(text), new Date(ms).toISOString(), text);
+    if (ms !== undefined) assert.equal(isoToHarareLocal(new Date(ms).toISOString()), msToHarareLocal(ms), text);
+    assert.equal(harareLocalToMs(text), harareLocalToMs(text), 'the same answer the second time');
+  }), { numRuns: 5000 });
 });
