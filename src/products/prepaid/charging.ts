@@ -332,9 +332,11 @@ export class Charging {
    * reserved), so at most the grant is committed. Answers the units committed.
    */
   private commit(ctx: CommandContext, session: Session, used: bigint, request_number: number): bigint {
-    const airtimeBefore = this.airtimeLeft(ctx, session.msisdn);
+    // Only a grant drawn from main airtime can take it under the line: bundle-only updates skip the reads.
+    const fromAirtime = session.parts.some((part) => this.bundles.lot(part.account_id) === undefined);
+    const airtimeBefore = fromAirtime ? this.airtimeLeft(ctx, session.msisdn) : undefined;
     const committed = this.commitParts(ctx, session, used, request_number);
-    this.checkLowAirtime(ctx, session.msisdn, airtimeBefore);
+    if (airtimeBefore) this.checkLowAirtime(ctx, session.msisdn, airtimeBefore);
     return committed;
   }
 
