@@ -586,15 +586,21 @@ export class MoneyModule implements ProductModule, WalletDirectory {
   }
 
   private cancelCommand(ctx: CommandContext, tx: MoneyTransaction): MoneyTransaction {
-    const now = this.clock();
     const fee = BigInt(tx.fee);
     const voids: TransferInput[] = [{ id: `mm:${tx.reference}:void`, pending_id: `mm:${tx.reference}`, flags: TransferFlag.void_pending_transfer }];
     if (fee > 0n) voids.push({ id: `mm:${tx.reference}:fee:void`, pending_id: `mm:${tx.reference}:fee`, flags: TransferFlag.void_pending_transfer });
     const results = ctx.createTransfers(voids.map((v, i) => ({ ...v, flags: v.flags! | (i < voids.length - 1 ? TransferFlag.linked : 0) })));
     assert.ok(results.every((r) => r === 'ok'), `cash-out void: ${results.join(',')}`);
-    const payer = this.parties.get(tx.payer_id!)!;
+    return this.closeCashOut(ctx, tx);
+  }
+
+  /** A cash-out that never paid out (cancelled, or lapsed: `reason`): its usage given back, its record cancelled. */
+  private closeCashOut(ctx: CommandContext, tx: MoneyTransaction, reason?: string): MoneyTransaction {
     this.giveBackUsage(ctx, tx);
-    const cancelled: MoneyTransaction = { ...tx, status: 'cancelled', updated_at: now.toISOString(), balance: available(this.account(walletId(payer.id, tx.currency))).toString() };
+    const cancelled: MoneyTransaction = {
+      ...tx, status: 'cancelled', ...(reason === undefined ? {} : { reason }), updated_at: this.clock().toISOString(),
+      balance: available(this.account(walletId(tx.payer_id!, tx.currency))).toString(),
+    };
     this.save(ctx, cancelled);
     return cancelled;
   }
@@ -632,12 +638,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
           // Completed or cancelled since the scan, or resolved through the ledger API rather than by its timeout.
           if (tx.status !== 'pending' || this.handle.ledger.pending.has(`mm:${reference}`)) return false;
           if (!ctx.transfer(expiryId(`mm:${reference}`))) return false;
-          this.giveBackUsage(ctx, tx);
-          const payer = this.parties.get(tx.payer_id!)!;
-          this.save(ctx, {
-            ...tx, status: 'cancelled', reason: 'expired', updated_at: this.clock().toISOString(),
-            balance: available(this.account(walletId(payer.id, tx.currency))).toString(),
-          });
+          this.closeCashOut(ctx, tx, 'expired');
           return true;
         },
       });
