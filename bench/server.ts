@@ -11,7 +11,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
 export async function startServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
   const profile = process.env.MARI_BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [];
-  const child = spawn(process.execPath, [...profile, path.join(root, 'bin/mari.js'), 'serve', '--port', '0', '--data-dir', dataDir], {
+  const child = spawn(process.execPath, [...profile, '--max-semi-space-size=64', path.join(root, 'bin/mari.js'), 'serve', '--port', '0', '--data-dir', dataDir], {
     env: { ...process.env, MARI_API_KEYS: `${KEY}:operator`, MARI_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -30,54 +30,212 @@ export function resetHistoryIfAhead(history: Database.Database, lastTimestamp: b
   history.exec('DELETE FROM entries; DELETE FROM balances; DELETE FROM meta;');
 }
 
+/** Rows per multi-row INSERT: one statement step for 32 rows costs far less than 32 steps. */
+const ROWS_PER_INSERT = 32;
+const ENTRY_COLUMNS = 6;
+
+/** Rows gathered into multi-row INSERTs of one statement; `flush` writes the remainder one by one. */
+class RowWriter {
+  private readonly one: Database.Statement;
+  private readonly many: Database.Statement;
+  private readonly values: unknown[] = [];
+
+  constructor(db: Database.Database, sql: string, private readonly columns: number) {
+    const row = `(${Array(columns).fill('?').join(', ')})`;
+    this.one = db.prepare(sql.replace('$rows', row));
+    this.many = db.prepare(sql.replace('$rows', Array(ROWS_PER_INSERT).fill(row).join(', ')));
+  }
+
+  add(...values: unknown[]): void {
+    for (const value of values) this.values.push(value);
+    if (this.values.length === ROWS_PER_INSERT * this.columns) {
+      this.many.run(this.values);
+      this.values.length = 0;
+    }
+  }
+
+  flush(): void {
+    for (let o = 0; o < this.values.length; o += this.columns) this.one.run(this.values.slice(o, o + this.columns));
+    this.values.length = 0;
+  }
+}
+
+/**
+ * Each account's running balances as of the watermark, in flat arrays indexed by account number:
+ * millions of accounts (an import) as Balances objects would take gigabytes and the collector's
+ * time. An account's first use loads its balances from the index (unless the index is empty).
+ */
+class RunningBalances {
+  private size = 0;
+  private columns: BigInt64Array[] = [];
+  /** 0: not loaded yet; 1: loaded; 2: changed since the last save. */
+  private state = new Uint8Array(0);
+  private empty = false;
+
+  constructor(private readonly load: (no: number) => Balances | undefined) {}
+
+  get(no: number): Balances {
+    if (no >= this.size) this.grow(no);
+    if (this.state[no] === 0) {
+      const stored = this.load(no);
+      if (stored) this.put(no, stored);
+      this.state[no] = 1;
+    }
+    const c = this.columns;
+    return { debits_pending: c[0][no], debits_posted: c[1][no], credits_pending: c[2][no], credits_posted: c[3][no] };
+  }
+
+  set(no: number, b: Balances): void {
+    this.put(no, b);
+    this.state[no] = 2;
+  }
+
+  /** Calls `save` for every changed account in account order, and marks them saved. */
+  saveChanged(save: (no: number, b: Balances) => void): void {
+    const c = this.columns;
+    for (let no = 0; no < this.size; no++) {
+      if (this.state[no] !== 2) continue;
+      save(no, { debits_pending: c[0][no], debits_posted: c[1][no], credits_pending: c[2][no], credits_posted: c[3][no] });
+      this.state[no] = 1;
+    }
+  }
+
+  /** Every account starts at zero: nothing to load (an empty index). */
+  assumeEmpty(): void {
+    this.state.fill(1);
+    this.empty = true;
+  }
+
+  private put(no: number, b: Balances): void {
+    const c = this.columns;
+    c[0][no] = b.debits_pending;
+    c[1][no] = b.debits_posted;
+    c[2][no] = b.credits_pending;
+    c[3][no] = b.credits_posted;
+  }
+
+  private grow(no: number): void {
+    const size = Math.max(no + 1, this.size * 2, 1024);
+    this.columns = [0, 1, 2, 3].map((i) => {
+      const column = new BigInt64Array(size);
+      if (this.columns[i]) column.set(this.columns[i]);
+      return column;
+    });
+    const state = new Uint8Array(size);
+    state.set(this.state);
+    if (this.empty) state.fill(1, this.size);
+    this.state = state;
+    this.size = size;
+  }
+}
+
 export class HistoryIndexer {
-  /** Running balances as of the watermark, loaded from the index as accounts are met. */
-  private readonly running = new Map<number, Balances>();
+  private running: RunningBalances;
   private readonly statements;
 
   constructor(ledger: Database.Database, private readonly history: Database.Database) {
     this.statements = {
+      nthTransfer: ledger.prepare('SELECT timestamp FROM transfers ORDER BY timestamp LIMIT 1 OFFSET ?'),
+      allTransfers: ledger.prepare('SELECT timestamp, debit_no, credit_no, amount, pending_amount, flags FROM transfers ORDER BY timestamp'),
       transfersAfter: ledger.prepare('SELECT timestamp, debit_no, credit_no, amount, pending_amount, flags FROM transfers WHERE timestamp > ? ORDER BY timestamp LIMIT ?'),
-      insertEntry: history.prepare('INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?)'),
       loadRunning: history.prepare('SELECT * FROM balances WHERE account_no = ?'),
-      saveRunning: history.prepare('INSERT INTO balances VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_no) DO UPDATE SET debits_pending = excluded.debits_pending, debits_posted = excluded.debits_posted, credits_pending = excluded.credits_pending, credits_posted = excluded.credits_posted'),
       setWatermark: history.prepare("INSERT INTO meta (key, value) VALUES ('watermark', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
     };
+    this.running = this.newRunning();
   }
 
-  /** Indexes up to `limit` committed transfers past the watermark, in one transaction. Returns how many. */
+  private newRunning(): RunningBalances {
+    return new RunningBalances((no) => {
+      const row = this.statements.loadRunning.get(no) as Row | undefined;
+      return row ? balancesFromRow(row) : undefined;
+    });
+  }
+
+  private entryWriter(table: string): RowWriter {
+    return new RowWriter(this.history, `INSERT INTO ${table} VALUES $rows`, ENTRY_COLUMNS);
+  }
+
+  private saveRunning(): void {
+    const writer = new RowWriter(this.history, `INSERT INTO balances VALUES $rows ON CONFLICT (account_no) DO UPDATE SET debits_pending = excluded.debits_pending,
+      debits_posted = excluded.debits_posted, credits_pending = excluded.credits_pending, credits_posted = excluded.credits_posted`, 5);
+    this.running.saveChanged((no, b) => writer.add(no, b.debits_pending, b.debits_posted, b.credits_pending, b.credits_posted));
+    writer.flush();
+  }
+
+  /** Applies one transfer row to the running balances; returns the two accounts' balances after it. */
+  private apply(row: Row): [number, Balances, number, Balances] {
+    const debit_no = Number(row.debit_no);
+    const credit_no = Number(row.credit_no);
+    const debit = this.running.get(debit_no);
+    const credit = this.running.get(credit_no);
+    applyTransfer({ flags: Number(row.flags), amount: row.amount as bigint, pending_amount: row.pending_amount as bigint } as Transfer, debit, credit);
+    this.running.set(debit_no, debit);
+    this.running.set(credit_no, credit);
+    return [debit_no, debit, credit_no, credit];
+  }
+
+  /**
+   * Indexes up to `limit` committed transfers past the watermark, in one transaction. Returns how
+   * many. Entries go in sorted by (account, time): the B-tree is walked once, left to right.
+   */
   index(limit: number): number {
     const s = this.statements;
     const rows = s.transfersAfter.all(historyWatermark(this.history), limit) as Row[];
     if (rows.length === 0) return 0;
+    const accounts = new Float64Array(rows.length * 2);
+    const entries: [bigint, Balances][] = [];
+    for (const row of rows) {
+      const [debit_no, debit, credit_no, credit] = this.apply(row);
+      accounts[entries.length] = debit_no;
+      entries.push([row.timestamp as bigint, debit]);
+      accounts[entries.length] = credit_no;
+      entries.push([row.timestamp as bigint, credit]);
+    }
+    // Stable: entries of one account stay in time order.
+    const order = Array.from(entries.keys()).sort((x, y) => accounts[x] - accounts[y] || x - y);
     this.history.transaction(() => {
-      const dirty = new Set<number>();
-      for (const row of rows) {
-        const debit_no = Number(row.debit_no);
-        const credit_no = Number(row.credit_no);
-        const debit = this.balances(debit_no);
-        const credit = this.balances(credit_no);
-        applyTransfer({ flags: Number(row.flags), amount: row.amount as bigint, pending_amount: row.pending_amount as bigint } as Transfer, debit, credit);
-        s.insertEntry.run(debit_no, row.timestamp, debit.debits_pending, debit.debits_posted, debit.credits_pending, debit.credits_posted);
-        s.insertEntry.run(credit_no, row.timestamp, credit.debits_pending, credit.debits_posted, credit.credits_pending, credit.credits_posted);
-        dirty.add(debit_no).add(credit_no);
+      const writer = this.entryWriter('entries');
+      for (const i of order) {
+        const [timestamp, b] = entries[i];
+        writer.add(accounts[i], timestamp, b.debits_pending, b.debits_posted, b.credits_pending, b.credits_posted);
       }
-      for (const no of dirty) {
-        const b = this.running.get(no)!;
-        s.saveRunning.run(no, b.debits_pending, b.debits_posted, b.credits_pending, b.credits_posted);
-      }
+      writer.flush();
+      this.saveRunning();
       s.setWatermark.run((rows[rows.length - 1].timestamp as bigint).toString());
     })();
     return rows.length;
   }
 
-  private balances(no: number): Balances {
-    let balances = this.running.get(no);
-    if (!balances) {
-      const row = this.statements.loadRunning.get(no) as Row | undefined;
-      balances = row ? balancesFromRow(row) : zeroBalances();
-      this.running.set(no, balances);
-    }
-    return balances;
+  /**
+   * Builds an empty index from a large backlog in one pass (a rebuild, or an index held back
+   * during an import): entries are staged in time order, then inserted sorted by (account, time),
+   * so the B-tree is written once, left to right. Returns how many transfers it indexed; 0 (doing
+   * nothing) when the index is not empty or the backlog is smaller than `minimum`.
+   */
+  bulkBuild(minimum: number): number {
+    if (historyWatermark(this.history) !== 0n) return 0;
+    if (this.statements.nthTransfer.get(minimum - 1) === undefined) return 0;
+    this.running = this.newRunning();
+    this.running.assumeEmpty();
+    let count = 0;
+    let last = 0n;
+    this.history.transaction(() => {
+      this.history.exec('DROP TABLE IF EXISTS temp.staging; CREATE TEMP TABLE staging (account_no INTEGER, timestamp INTEGER, dp INTEGER, dpo INTEGER, cp INTEGER, cpo INTEGER)');
+      const staging = this.entryWriter('temp.staging');
+      for (const row of this.statements.allTransfers.iterate() as Iterable<Row>) {
+        const [debit_no, debit, credit_no, credit] = this.apply(row);
+        staging.add(debit_no, row.timestamp, debit.debits_pending, debit.debits_posted, debit.credits_pending, debit.credits_posted);
+        staging.add(credit_no, row.timestamp, credit.debits_pending, credit.debits_posted, credit.credits_pending, credit.credits_posted);
+        last = row.timestamp as bigint;
+        count++;
+      }
+      staging.flush();
+      this.history.exec('INSERT INTO entries SELECT * FROM temp.staging ORDER BY account_no, timestamp; DROP TABLE temp.staging');
+      this.saveRunning();
+      this.statements.setWatermark.run(last.toString());
+    })();
+    // Later accounts may have balances in the index now: load them as they are met again.
+    this.running = this.newRunning();
+    return count;
   }
 }

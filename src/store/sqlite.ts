@@ -80,6 +80,8 @@ const SCHEMA_VERSION = MIGRATIONS.length;
 const WORKER_STOP_TIMEOUT_MS = 10_000;
 /** How far behind the last commit the history index may fall while nobody reads it. */
 const HISTORY_LAG_MS = 500;
+/** An empty index this far behind (rebuilt after it was lost, or first opened on a big journal) is built in one sorted pass (HistoryIndexer.bulkBuild). */
+const HISTORY_BULK_MINIMUM = 200_000;
 /** Later than any timestamp the ledger assigns (nanoseconds, good until 2116). */
 const TIMESTAMP_END = 1n << 62n;
 
@@ -87,6 +89,8 @@ export interface SqliteStoreOptions {
   dataDir: string;
   assets?: readonly Asset[];
   readonly?: boolean;
+  /** An empty history index with at least this many transfers behind is built in one sorted pass. */
+  history_bulk_minimum?: number;
 }
 
 
@@ -111,6 +115,8 @@ export class SqliteStore implements Store {
   private committedTimestamp = 0n;
   private historyCaughtUp = 0n;
   private historyPoked = false;
+  /** Transfers the history index took in one sorted pass (HistoryIndexer.bulkBuild) since opening. */
+  historyBuiltInBulk = 0;
   private indexTimer: NodeJS.Timeout | undefined;
   private historyFailure: Error | undefined;
   private readonly historyWaiters: { target: bigint; resolve: () => void; reject: (error: Error) => void }[] = [];
@@ -174,11 +180,15 @@ export class SqliteStore implements Store {
   private startIndexer(lastTimestamp: bigint): void {
     resetHistoryIfAhead(this.history, lastTimestamp);
     const indexer = new Worker(new URL('./sqlite_indexer.js', import.meta.url), {
-      workerData: { ledgerFile: path.join(this.options.dataDir, 'ledger.sqlite'), historyFile: path.join(this.options.dataDir, 'history.sqlite') },
+      workerData: {
+        ledgerFile: path.join(this.options.dataDir, 'ledger.sqlite'), historyFile: path.join(this.options.dataDir, 'history.sqlite'),
+        bulkMinimum: this.options.history_bulk_minimum ?? HISTORY_BULK_MINIMUM,
+      },
     });
     indexer.unref();
-    indexer.on('message', (reply: { caught_up: bigint } | 'stopped') => {
+    indexer.on('message', (reply: { caught_up: bigint; bulk: number } | 'stopped') => {
       if (reply === 'stopped') return;
+      this.historyBuiltInBulk += reply.bulk;
       this.historyPoked = false;
       if (reply.caught_up > this.historyCaughtUp) this.historyCaughtUp = reply.caught_up;
       for (let i = this.historyWaiters.length - 1; i >= 0; i--) {
@@ -201,6 +211,7 @@ export class SqliteStore implements Store {
     this.indexer = indexer;
     this.pokeIndexer();
   }
+
 
   /**
    * After commits the index catches up at most every HISTORY_LAG_MS: larger chunks cost less per
