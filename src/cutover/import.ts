@@ -286,11 +286,6 @@ export class Importer {
     }
     if (this.checkpoint.pass > 1) await this.loadDeltaContext();
     else this.context = await loadContext(this.options.source);
-    await this.runPhases();
-    return this.summary(resumed);
-  }
-
-  private async runPhases(): Promise<void> {
     if (this.checkpoint.pass === 1 && this.checkpoint.phase === 'parties' && this.checkpoint.after === null) await this.submit((ctx) => this.createSystemAccounts(ctx));
     while ((this.checkpoint.phase as Phase) !== 'done') {
       const phase = this.checkpoint.phase;
@@ -307,6 +302,7 @@ export class Importer {
       });
       await this.drain();
     }
+    return this.summary(resumed);
   }
 
   /**

@@ -2,8 +2,9 @@
 // from the journal in timestamp order, and the running balances as of the watermark. It is
 // rebuilt from the journal whenever it is missing or ahead of it, and verify checks it.
 import type Database from 'better-sqlite3';
-import { applyTransfer, zeroBalances, type Balances, type Transfer } from '../ledger/types.js';
+import { applyTransfer, type Balances, type Transfer } from '../ledger/types.js';
 import { balancesFromRow, type Row } from './rows.js';
+import { RowWriter } from './row_writer.js';
 
 export const HISTORY_SCHEMA = `
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
@@ -30,47 +31,18 @@ export function resetHistoryIfAhead(history: Database.Database, lastTimestamp: b
   history.exec('DELETE FROM entries; DELETE FROM balances; DELETE FROM meta;');
 }
 
-/** Rows per multi-row INSERT: one statement step for 32 rows costs far less than 32 steps. */
-const ROWS_PER_INSERT = 32;
 const ENTRY_COLUMNS = 6;
-
-/** Rows gathered into multi-row INSERTs of one statement; `flush` writes the remainder one by one. */
-class RowWriter {
-  private readonly one: Database.Statement;
-  private readonly many: Database.Statement;
-  private readonly values: unknown[] = [];
-
-  constructor(db: Database.Database, sql: string, private readonly columns: number) {
-    const row = `(${Array(columns).fill('?').join(', ')})`;
-    this.one = db.prepare(sql.replace('$rows', row));
-    this.many = db.prepare(sql.replace('$rows', Array(ROWS_PER_INSERT).fill(row).join(', ')));
-  }
-
-  add(...values: unknown[]): void {
-    for (const value of values) this.values.push(value);
-    if (this.values.length === ROWS_PER_INSERT * this.columns) {
-      this.many.run(this.values);
-      this.values.length = 0;
-    }
-  }
-
-  flush(): void {
-    for (let o = 0; o < this.values.length; o += this.columns) this.one.run(this.values.slice(o, o + this.columns));
-    this.values.length = 0;
-  }
-}
 
 /**
  * Each account's running balances as of the watermark, in flat arrays indexed by account number:
  * millions of accounts (an import) as Balances objects would take gigabytes and the collector's
- * time. An account's first use loads its balances from the index (unless the index is empty).
+ * time. An account's first use loads its balances with `load` (from the index, or nothing at all).
  */
 class RunningBalances {
   private size = 0;
   private columns: BigInt64Array[] = [];
   /** 0: not loaded yet; 1: loaded; 2: changed since the last save. */
   private state = new Uint8Array(0);
-  private empty = false;
 
   constructor(private readonly load: (no: number) => Balances | undefined) {}
 
@@ -100,12 +72,6 @@ class RunningBalances {
     }
   }
 
-  /** Every account starts at zero: nothing to load (an empty index). */
-  assumeEmpty(): void {
-    this.state.fill(1);
-    this.empty = true;
-  }
-
   private put(no: number, b: Balances): void {
     const c = this.columns;
     c[0][no] = b.debits_pending;
@@ -123,7 +89,6 @@ class RunningBalances {
     });
     const state = new Uint8Array(size);
     state.set(this.state);
-    if (this.empty) state.fill(1, this.size);
     this.state = state;
     this.size = size;
   }
@@ -132,6 +97,8 @@ class RunningBalances {
 export class HistoryIndexer {
   private running: RunningBalances;
   private readonly statements;
+  private readonly entries: RowWriter;
+  private readonly balances: RowWriter;
 
   constructor(ledger: Database.Database, private readonly history: Database.Database) {
     this.statements = {
@@ -141,25 +108,22 @@ export class HistoryIndexer {
       loadRunning: history.prepare('SELECT * FROM balances WHERE account_no = ?'),
       setWatermark: history.prepare("INSERT INTO meta (key, value) VALUES ('watermark', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
     };
-    this.running = this.newRunning();
+    this.entries = new RowWriter(history, 'INSERT INTO entries VALUES $rows', ENTRY_COLUMNS);
+    this.balances = new RowWriter(history, `INSERT INTO balances VALUES $rows ON CONFLICT (account_no) DO UPDATE SET debits_pending = excluded.debits_pending,
+      debits_posted = excluded.debits_posted, credits_pending = excluded.credits_pending, credits_posted = excluded.credits_posted`, 5);
+    this.running = this.loadedRunning();
   }
 
-  private newRunning(): RunningBalances {
+  private loadedRunning(): RunningBalances {
     return new RunningBalances((no) => {
       const row = this.statements.loadRunning.get(no) as Row | undefined;
       return row ? balancesFromRow(row) : undefined;
     });
   }
 
-  private entryWriter(table: string): RowWriter {
-    return new RowWriter(this.history, `INSERT INTO ${table} VALUES $rows`, ENTRY_COLUMNS);
-  }
-
   private saveRunning(): void {
-    const writer = new RowWriter(this.history, `INSERT INTO balances VALUES $rows ON CONFLICT (account_no) DO UPDATE SET debits_pending = excluded.debits_pending,
-      debits_posted = excluded.debits_posted, credits_pending = excluded.credits_pending, credits_posted = excluded.credits_posted`, 5);
-    this.running.saveChanged((no, b) => writer.add(no, b.debits_pending, b.debits_posted, b.credits_pending, b.credits_posted));
-    writer.flush();
+    this.running.saveChanged((no, b) => this.balances.add(no, b.debits_pending, b.debits_posted, b.credits_pending, b.credits_posted));
+    this.balances.flush();
   }
 
   /** Applies one transfer row to the running balances; returns the two accounts' balances after it. */
@@ -194,12 +158,13 @@ export class HistoryIndexer {
     // Stable: entries of one account stay in time order.
     const order = Array.from(entries.keys()).sort((x, y) => accounts[x] - accounts[y] || x - y);
     this.history.transaction(() => {
-      const writer = this.entryWriter('entries');
+      this.entries.discard();
+      this.balances.discard();
       for (const i of order) {
         const [timestamp, b] = entries[i];
-        writer.add(accounts[i], timestamp, b.debits_pending, b.debits_posted, b.credits_pending, b.credits_posted);
+        this.entries.add(accounts[i], timestamp, b.debits_pending, b.debits_posted, b.credits_pending, b.credits_posted);
       }
-      writer.flush();
+      this.entries.flush();
       this.saveRunning();
       s.setWatermark.run((rows[rows.length - 1].timestamp as bigint).toString());
     })();
@@ -207,21 +172,21 @@ export class HistoryIndexer {
   }
 
   /**
-   * Builds an empty index from a large backlog in one pass (a rebuild, or an index held back
-   * during an import): entries are staged in time order, then inserted sorted by (account, time),
-   * so the B-tree is written once, left to right. Returns how many transfers it indexed; 0 (doing
+   * Builds an empty index from a large backlog in one pass (an index lost, or found ahead of the
+   * journal): entries are staged in time order, then inserted sorted by (account, time), so the
+   * B-tree is written once, left to right. Returns how many transfers it indexed; 0 (doing
    * nothing) when the index is not empty or the backlog is smaller than `minimum`.
    */
   bulkBuild(minimum: number): number {
     if (historyWatermark(this.history) !== 0n) return 0;
     if (this.statements.nthTransfer.get(minimum - 1) === undefined) return 0;
-    this.running = this.newRunning();
-    this.running.assumeEmpty();
+    // The index is empty: every account starts at zero, with nothing to load.
+    this.running = new RunningBalances(() => undefined);
     let count = 0;
     let last = 0n;
     this.history.transaction(() => {
       this.history.exec('DROP TABLE IF EXISTS temp.staging; CREATE TEMP TABLE staging (account_no INTEGER, timestamp INTEGER, dp INTEGER, dpo INTEGER, cp INTEGER, cpo INTEGER)');
-      const staging = this.entryWriter('temp.staging');
+      const staging = new RowWriter(this.history, 'INSERT INTO temp.staging VALUES $rows', ENTRY_COLUMNS);
       for (const row of this.statements.allTransfers.iterate() as Iterable<Row>) {
         const [debit_no, debit, credit_no, credit] = this.apply(row);
         staging.add(debit_no, row.timestamp, debit.debits_pending, debit.debits_posted, debit.credits_pending, debit.credits_posted);
@@ -234,8 +199,8 @@ export class HistoryIndexer {
       this.saveRunning();
       this.statements.setWatermark.run(last.toString());
     })();
-    // Later accounts may have balances in the index now: load them as they are met again.
-    this.running = this.newRunning();
+    // Balances are in the index now: load them from it as accounts are met again.
+    this.running = this.loadedRunning();
     return count;
   }
 }

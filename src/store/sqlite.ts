@@ -212,7 +212,6 @@ export class SqliteStore implements Store {
     this.pokeIndexer();
   }
 
-
   /**
    * After commits the index catches up at most every HISTORY_LAG_MS: larger chunks cost less per
    * transfer and compete less with the writer. A history read pokes at once and waits.

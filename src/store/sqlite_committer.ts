@@ -5,6 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { decodeRecords } from '../ledger/journal.js';
+import { RowWriter } from './row_writer.js';
 
 export interface CommitMessage {
   seq: number;
@@ -34,11 +35,8 @@ db.pragma('busy_timeout = 5000');
 db.pragma('cache_size = -262144');
 
 const insertAccount = db.prepare('INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0)');
-const TRANSFER_COLUMNS = 13;
-/** Rows per multi-row INSERT: one statement step instead of 32 saves about a quarter of the row cost. */
-const TRANSFERS_PER_INSERT = 32;
-const insertTransfer = db.prepare('INSERT INTO transfers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
-const insertTransfers = db.prepare(`INSERT INTO transfers VALUES ${Array(TRANSFERS_PER_INSERT).fill(`(${Array(TRANSFER_COLUMNS).fill('?').join(', ')})`).join(', ')}`);
+// Transfers go in 32 rows a statement (row_writer.ts).
+const transferRows = new RowWriter(db, 'INSERT INTO transfers VALUES $rows', 13);
 const insertEntry = db.prepare('INSERT INTO journal VALUES (?, ?, ?, ?, ?, ?)');
 const checkpointAccount = db.prepare('UPDATE accounts SET debits_pending = ?, debits_posted = ?, credits_pending = ?, credits_posted = ? WHERE no = ?');
 const setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
@@ -52,25 +50,19 @@ const commit = db.transaction((message: CommitMessage) => {
   const records = decodeRecords(Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength), () => '');
   if (records.length !== message.count) throw new Error(`entry ${message.seq} decodes to ${records.length} records, expected ${message.count}`);
   // Rows go in record order (accounts before the transfers that use them), transfers in groups.
-  const group: unknown[] = [];
-  const flushGroup = () => {
-    if (group.length === TRANSFERS_PER_INSERT * TRANSFER_COLUMNS) insertTransfers.run(group);
-    else for (let o = 0; o < group.length; o += TRANSFER_COLUMNS) insertTransfer.run(group.slice(o, o + TRANSFER_COLUMNS));
-    group.length = 0;
-  };
+  transferRows.discard();
   for (const record of records) {
     if (record.kind === 'account') {
-      flushGroup();
+      transferRows.flush();
       const a = record.account;
       insertAccount.run(a.no, a.id, a.asset, a.code, a.flags, a.user_data, a.timestamp);
     } else {
       const t = record.transfer;
-      group.push(t.timestamp, t.id, t.debit_account_no, t.credit_account_no, t.amount, t.pending_id, t.pending_amount,
+      transferRows.add(t.timestamp, t.id, t.debit_account_no, t.credit_account_no, t.amount, t.pending_id, t.pending_amount,
         t.asset, t.code, t.flags, t.timeout, t.user_data, t.reversal_of);
-      if (group.length === TRANSFERS_PER_INSERT * TRANSFER_COLUMNS) flushGroup();
     }
   }
-  flushGroup();
+  transferRows.flush();
   if (message.count > 0) {
     insertEntry.run(message.seq, message.first_timestamp, message.last_timestamp, message.count, Buffer.from(message.prev_hash), Buffer.from(message.hash));
   }

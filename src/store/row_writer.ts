@@ -1,0 +1,36 @@
+// Rows gathered into multi-row INSERTs: one statement step for 32 rows costs about a quarter less
+// per row than 32 steps (measured on the commit thread's transfer rows).
+import type Database from 'better-sqlite3';
+
+const ROWS_PER_INSERT = 32;
+
+/** `sql` has `$rows` where the VALUES tuples go; `flush` writes what is left one row at a time. */
+export class RowWriter {
+  private readonly one: Database.Statement;
+  private readonly many: Database.Statement;
+  private readonly values: unknown[] = [];
+
+  constructor(db: Database.Database, sql: string, private readonly columns: number) {
+    const row = `(${Array(columns).fill('?').join(', ')})`;
+    this.one = db.prepare(sql.replace('$rows', row));
+    this.many = db.prepare(sql.replace('$rows', Array(ROWS_PER_INSERT).fill(row).join(', ')));
+  }
+
+  add(...values: unknown[]): void {
+    for (const value of values) this.values.push(value);
+    if (this.values.length === ROWS_PER_INSERT * this.columns) {
+      this.many.run(this.values);
+      this.values.length = 0;
+    }
+  }
+
+  /** Drops rows not yet written (a transaction that failed part way must not leave them for the next). */
+  discard(): void {
+    this.values.length = 0;
+  }
+
+  flush(): void {
+    for (let o = 0; o < this.values.length; o += this.columns) this.one.run(this.values.slice(o, o + this.columns));
+    this.values.length = 0;
+  }
+}
