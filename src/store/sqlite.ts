@@ -133,7 +133,7 @@ export class SqliteStore implements Store {
       this.db.pragma('wal_autocheckpoint = 0');
       // The threads prepare statements against the schema: it must exist before they start.
       migrate(this.db, options.assets ?? DEFAULT_ASSETS);
-      this.checkpointer = new Worker(new URL('./sqlite_checkpointer.js', import.meta.url), { workerData: { file, interval_ms: 200 } });
+      this.checkpointer = new Worker(new URL('./sqlite_checkpointer.js', import.meta.url), { workerData: { file, interval_ms: 1000 } });
       this.checkpointer.unref();
       // Checkpointing is an optimisation: if its thread fails, the WAL only grows until restart.
       this.checkpointer.on('error', () => undefined);
