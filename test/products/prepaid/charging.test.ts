@@ -4,7 +4,8 @@
 // sessions never over-granting, and sessions surviving a restart.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { available } from '../../../src/ledger/types.js';
+import { available, type Transfer } from '../../../src/ledger/types.js';
+import { livePartsBySession } from '../../../src/products/prepaid/charging.js';
 import { airtimeId, systemId } from '../../../src/products/accounts.js';
 import { normalizeMsisdn } from '../../../src/products/msisdn.js';
 import { ALICE, DAY_NS, HOUR_NS, NS_PER_S, START_NS, airtimeOf, assertSound, documents, giveAirtime, ledgerState, openPrepaid, refused, seedCatalog, type Fixture } from './fixture.js';
@@ -252,4 +253,26 @@ test('an open session survives a restart: its reservation and request number com
   const account = f.handle.ledger.accounts.get(airtimeId(alice))!;
   assert.equal(account.debits_pending, 0n);
   await assertSound(f.handle);
+});
+
+test('charging transfer ids lead with the ledger time, so they sort as they were made; ids written before that still restore a session', async (t) => {
+  const f = await openPrepaid(t);
+  await giveAirtime(f, ALICE, 10_000n);
+  await f.prepaid.chargingInitial({ session_id: 'sorted', request_number: 0, msisdn: ALICE, service: 'voice' });
+  for (let n = 1; n <= 3; n++) await f.prepaid.chargingUpdate({ session_id: 'sorted', request_number: n, used_units: 10n });
+  const made = (await f.handle.store.accountHistory(f.handle.ledger.accounts.get(airtimeId(alice))!, { limit: 50 })).entries
+    .map((e) => e.transfer).filter((transfer) => transfer.id.startsWith('cc:')).reverse().map((transfer) => transfer.id);
+  assert.equal(made.length, 7, 'a reservation and a post for each update, and the first reservation');
+  assert.deepEqual([...made].sort(), made, 'ids in the order the ledger made them are in sorted order');
+  for (const id of made) assert.ok(id.length <= 64, `${id} fits the id limit`);
+
+  const pending = (id: string, request: number) => [id, { id, user_data: `u=5;f=0;c=${request}` }] as const;
+  const live = livePartsBySession(new Map([
+    pending('cc:abc:k1:7:0', 7), pending('cc:abc:k1:6:0', 6),
+    pending('cc:0000000abcde:xyz:k2:3:1', 3), pending('cc:0000000abcdf:xyz:k2:3:0', 3),
+    pending('p2p:not-charging', 0),
+  ]) as unknown as Map<string, Transfer>);
+  assert.deepEqual([...live.keys()].sort(), ['cc:abc:k1', 'cc:xyz:k2']);
+  assert.equal(live.get('cc:abc:k1')!.request_number, 7);
+  assert.deepEqual(live.get('cc:xyz:k2')!.parts.map((part) => part.index).sort(), [0, 1]);
 });
