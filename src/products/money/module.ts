@@ -402,7 +402,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
     const now_ms = this.clock().getTime();
     const known = typeof pin === 'string' ? this.verified.check(party.id, pin, now_ms) : false;
     const matches = known ?? await pinMatches(record, pin);
-    if (matches) return this.pinAccepted(record, pin, now_ms);
+    if (matches) return this.pinAccepted(record, pin, now_ms, known === true);
     const outcome = await this.handle.writer.execute({
       run: (ctx) => {
         const current = this.pins.get(party.id);
@@ -419,9 +419,11 @@ export class MoneyModule implements ProductModule, WalletDirectory {
     throw new RequestError('pin_wrong', { tries_left: outcome.tries_left });
   }
 
-  private async pinAccepted(record: PinRecord, pin: string, now_ms: number): Promise<void> {
+  private async pinAccepted(record: PinRecord, pin: string, now_ms: number, remembered: boolean): Promise<void> {
     if (record.scheme === 'scrypt' && record.failures === 0) {
-      if (this.pins.get(record.party_id) === record) this.verified.remember(record.party_id, pin, now_ms);
+      // Already remembered: only its time is renewed, without a second HMAC of the same PIN.
+      if (remembered) this.verified.renew(record.party_id, now_ms);
+      else if (this.pins.get(record.party_id) === record) this.verified.remember(record.party_id, pin, now_ms);
       return;
     }
     const upgraded = record.scheme === 'md5' ? await hashPin(record.party_id, pin, this.clock()) : { ...record, failures: 0 };

@@ -119,6 +119,15 @@ export class VerifiedPins {
     this.entries.set(party_id, { mac: this.mac(party_id, pin), expires_ms: now_ms + this.ttl_ms });
   }
 
+  /** Keeps a remembered PIN for another ttl from now (it was just entered correctly again). */
+  renew(party_id: string, now_ms: number): void {
+    const entry = this.entries.get(party_id);
+    if (!entry) return;
+    this.entries.delete(party_id);
+    entry.expires_ms = now_ms + this.ttl_ms;
+    this.entries.set(party_id, entry);
+  }
+
   forget(party_id: string): void {
     this.entries.delete(party_id);
   }

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { legacyPinDocument, PINS } from '../../../src/products/money/pins.js';
+import { legacyPinDocument, PINS, VerifiedPins } from '../../../src/products/money/pins.js';
 import type { Msisdn } from '../../../src/products/msisdn.js';
 import { PIN, everyStoredByte, fund, openMoney, refused, subscriber } from './fixture.js';
 
@@ -95,3 +95,20 @@ test('a PIN appears in no document, journal record or outbox message, only as it
   for (const pin of ['583920', '583921', '583929', '583927']) assert.equal(bytes.includes(pin), false, `PIN ${pin} found on disk`);
 });
 
+
+test('a remembered PIN: the right one is known, a wrong one is told apart, renewal extends it, and it lapses after its time', () => {
+  const pins = new VerifiedPins(1_000);
+  assert.equal(pins.check('sub-a', '2580', 0), undefined, 'nothing remembered yet');
+  pins.remember('sub-a', '2580', 0);
+  assert.equal(pins.check('sub-a', '2580', 500), true);
+  assert.equal(pins.check('sub-a', '2581', 500), false);
+  assert.equal(pins.check('sub-b', '2580', 500), undefined, 'remembered per party');
+  pins.renew('sub-a', 900);
+  assert.equal(pins.check('sub-a', '2580', 1_500), true, 'renewed at 900: good until 1,900');
+  assert.equal(pins.check('sub-a', '2580', 1_900), undefined, 'lapsed');
+  pins.renew('sub-a', 2_000);
+  assert.equal(pins.check('sub-a', '2580', 2_001), undefined, 'a lapsed PIN is not brought back by a renewal');
+  pins.remember('sub-a', '2580', 3_000);
+  pins.forget('sub-a');
+  assert.equal(pins.check('sub-a', '2580', 3_001), undefined, 'forgotten when the PIN record changes');
+});
