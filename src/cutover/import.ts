@@ -142,7 +142,7 @@ const CHECKPOINT_KEY = 'import';
  * batch, so a balance checkpoint each second would rewrite them all again and again; the import
  * keeps its own checkpoints, and the ledger's (which only bounds start-up replay) can wait.
  */
-export const IMPORT_WRITER = Object.freeze({ checkpoint_interval_ms: 60_000 });
+export const IMPORT_WRITER = Object.freeze({ checkpoint_interval_ms: 60_000, checkpoint_records_max: Number.MAX_SAFE_INTEGER });
 
 export async function readCheckpoint(handle: LedgerHandle): Promise<Checkpoint | undefined> {
   const doc = await handle.store.document(MIGRATION, CHECKPOINT_KEY);

@@ -291,3 +291,20 @@ test('after close, calls are refused with writer_unavailable', async (t) => {
     await reopened.close();
   }
 });
+
+test('a balance checkpoint is written once checkpoint_records_max records were committed since the last, not before', async (t) => {
+  const checkpoints: bigint[] = [];
+  const h = await writerOver(t, (real) => wrap(real, {
+    commit: (request) => {
+      if (request.checkpoint) checkpoints.push(request.checkpoint.timestamp);
+      return real.commit(request);
+    },
+  }), { checkpoint_records_max: 10 });
+  // 2 account records, then batches of 3 transfers: the 10th record since the start is in the 3rd batch.
+  await h.writer.createAccounts([{ id: 'a', asset: 'USD', code: 1 }, { id: 'b', asset: 'USD', code: 1 }]);
+  for (let batch = 0; batch < 5; batch++) {
+    await h.writer.createTransfers([0, 1, 2].map((i) => xfer(`t${batch}.${i}`, 'a', 'b', 1n)));
+    assert.equal(checkpoints.length, batch < 2 ? 0 : 1, `after batch ${batch}: checkpoints ${checkpoints.length}`);
+  }
+  assert.equal(h.fatal.length, 0);
+});
