@@ -123,7 +123,7 @@ export class UssdCatalog {
       .map((item) => ({ service: item.service, menu_code: item.short_code, item_key: item.key, label: item.label.en, enabled: this.reachable(item) }));
   }
 
-  /** Whether a service answers on its menu (see the module's smoke check); refuses a service not reachable. */
+  /** Whether a service's whole journey completes on its menu (see smoke.ts); refuses a service not reachable. */
   async smoke(service: string): Promise<{ ok: boolean; reason?: string }> {
     const item = this.list().find((entry) => entry.service === service && this.reachable(entry));
     if (!item) return { ok: false, reason: `${service} is not reachable on any menu` };

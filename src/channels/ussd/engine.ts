@@ -59,6 +59,16 @@ export interface EngineOptions {
   maintenance?: () => MaintenanceView | undefined;
 }
 
+/** How a caller inside the process asks (the HTTP endpoint never passes these). */
+export interface AnswerOptions {
+  /**
+   * The parity smoke check's own journeys on its test accounts. The cutover runs parity while
+   * maintenance keeps customers out, so maintenance switches do not end them; their service
+   * references start with `smoke-`, so they stand out in the journal and statements.
+   */
+  smoke?: boolean;
+}
+
 /** Inputs in one session at most (a real session has a dozen). */
 const INPUTS_MAX = 64;
 const SESSIONS_MAX = 200_000;
@@ -90,17 +100,17 @@ export class UssdEngine {
   }
 
   /** The reply for one aggregator request: `CON ...` (more to come) or `END ...`. */
-  answer(request: UssdRequest): Promise<string> {
+  answer(request: UssdRequest, options: AnswerOptions = {}): Promise<string> {
     if (typeof request.sessionId !== 'string' || !/^[\x21-\x7e]{1,128}$/.test(request.sessionId)) {
       throw new RequestError('invalid_request', [{ in: 'body', path: '/sessionId', message: 'Expected 1 to 128 printable characters' }]);
     }
     const msisdn = normalizeMsisdn(String(request.phoneNumber ?? ''));
     if (!msisdn) throw new RequestError('invalid_request', [{ in: 'body', path: '/phoneNumber', message: 'Expected a mobile number' }]);
     const text = String(request.text ?? '');
-    return this.serial(request.sessionId, () => this.answerInOrder({ ...request, text }, msisdn));
+    return this.serial(request.sessionId, () => this.answerInOrder({ ...request, text }, msisdn, options));
   }
 
-  private async answerInOrder(request: UssdRequest, msisdn: Msisdn): Promise<string> {
+  private async answerInOrder(request: UssdRequest, msisdn: Msisdn, options: AnswerOptions): Promise<string> {
     const now = this.clock();
     let session = this.sessions.get(request.sessionId) ?? await this.recorded(request.sessionId);
     if (session && (session.msisdn !== msisdn || session.service_code !== request.serviceCode)) return end('en', 'ended');
@@ -116,7 +126,7 @@ export class UssdEngine {
       session = { msisdn, service_code: request.serviceCode, started_ms: now };
       this.sessions.set(request.sessionId, session);
     }
-    const outcome = await this.replay(request, msisdn);
+    const outcome = await this.replay(request, msisdn, options);
     if (outcome.called) {
       session.final = { text: request.text, reply: outcome.reply };
       await this.record(request.sessionId, session);
@@ -133,10 +143,10 @@ export class UssdEngine {
   }
 
   /** Walks the inputs from the top menu; only the last may call a service. */
-  private async replay(request: UssdRequest, msisdn: Msisdn): Promise<{ reply: string; called: boolean }> {
+  private async replay(request: UssdRequest, msisdn: Msisdn, options: AnswerOptions): Promise<{ reply: string; called: boolean }> {
     const language = this.languageOf(msisdn);
     const { catalog } = this.options;
-    const maintenance = this.options.maintenance?.();
+    const maintenance = options.smoke ? undefined : this.options.maintenance?.();
     // USSD closed on its own switch ends every session; under `all`, reads stay open and each write service is refused below.
     if (maintenance?.closing('ussd')?.service === 'ussd') return { reply: `END ${fit([maintenance.ussdText('ussd', language) ?? say(language, 'unavailable')])}`, called: false };
     const dialled = shortcut(request.serviceCode, catalog.shortCodes());
@@ -145,7 +155,7 @@ export class UssdEngine {
     const inputs = [...dialled.inputs, ...(request.text === '' ? [] : request.text.split('*'))];
     if (inputs.length > INPUTS_MAX) return { reply: end(language, 'ended'), called: false };
     const context = (values: Record<string, string>): FlowContext => ({
-      language, msisdn, services: this.options.services, reference: referenceOf(request), values,
+      language, msisdn, services: this.options.services, reference: referenceOf(request, options), values,
     });
     let stack: Frame[] = [{ kind: 'menu', parent: '' }];
     let notice: string | undefined;
@@ -333,7 +343,7 @@ function end(language: Language, key: TextKey): string {
   return `END ${say(language, key)}`;
 }
 
-/** One reference per session and short code: what the service call is idempotent by. */
-export function referenceOf(request: Pick<UssdRequest, 'sessionId' | 'serviceCode'>): string {
-  return `ussd${createHash('sha256').update(`${request.serviceCode}|${request.sessionId}`).digest('hex').slice(0, 28)}`;
+/** One reference per session and short code: what the service call is idempotent by (34 characters at most). */
+export function referenceOf(request: Pick<UssdRequest, 'sessionId' | 'serviceCode'>, options: AnswerOptions = {}): string {
+  return `${options.smoke ? 'smoke-' : 'ussd'}${createHash('sha256').update(`${request.serviceCode}|${request.sessionId}`).digest('hex').slice(0, 28)}`;
 }

@@ -9,7 +9,7 @@ import { maskMsisdn, normalizeMsisdn, type Msisdn } from '../../products/msisdn.
 import type { Language, Party } from '../../products/parties.js';
 import { formatHarare } from '../../time.js';
 import { refusalText, say, type TextKey } from './texts.js';
-import type { BundleService, Currency, MoneyServices, PrepaidServices, UssdServices } from './services.js';
+import type { BundleService, BundleView, Currency, MoneyServices, PrepaidServices, UssdServices } from './services.js';
 
 export interface FlowContext {
   language: Language;
@@ -47,6 +47,8 @@ export interface Flow {
   summary?(context: FlowContext): string[];
   /** Completes the service; the END text. Throws RequestError for a refusal. */
   run(context: FlowContext, pin: string | undefined): Promise<string>;
+  /** Bundle purchases: the kind of bundle the flow sells. */
+  sells?: BundleService;
 }
 
 const PIN = /^[0-9]{4,6}$/;
@@ -118,8 +120,13 @@ function businessStep(options: { id: 'agent' | 'merchant'; prompt: TextKey; unkn
   };
 }
 
+/** The banks the bank step lists, in order (the smoke check picks its own bank's number from it). */
+export function banksOnMenu(services: MoneyServices): Party[] {
+  return [...services.parties.values()].filter((p) => p.kind === 'bank' && p.status === 'active').sort((a, b) => (a.code! < b.code! ? -1 : 1)).slice(0, 8);
+}
+
 function banks(c: FlowContext): Party[] {
-  return [...money(c).parties.values()].filter((p) => p.kind === 'bank' && p.status === 'active').sort((a, b) => (a.code! < b.code! ? -1 : 1)).slice(0, 8);
+  return banksOnMenu(money(c));
 }
 
 const bankStep: Step = {
@@ -310,15 +317,19 @@ const FLOWS: Flow[] = [
   },
 ];
 
-/** The bundles of one kind on sale, as many as a screen holds. */
-function bundlesOf(c: FlowContext, service: BundleService) {
-  return prepaid(c).listBundles().filter((bundle) => bundle.service === service && bundle.active).slice(0, 6);
+/** The bundles of one kind on sale, as many as a screen holds, in the order the bundle step lists them. */
+export function bundlesOnSale(services: PrepaidServices, service: BundleService): BundleView[] {
+  return services.listBundles().filter((bundle) => bundle.service === service && bundle.active).slice(0, 6);
+}
+
+function bundlesOf(c: FlowContext, service: BundleService): BundleView[] {
+  return bundlesOnSale(prepaid(c), service);
 }
 
 function bundleFlow(id: string, service: BundleService): Flow {
   const chosen = (c: FlowContext) => bundlesOf(c, service).find((bundle) => bundle.code === c.values.bundle)!;
   return {
-    service: id, writes: 'bundles', needs: ['prepaid'], subscriber: false,
+    service: id, writes: 'bundles', needs: ['prepaid'], subscriber: false, sells: service,
     steps: [
       {
         id: 'bundle',

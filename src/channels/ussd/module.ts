@@ -1,6 +1,7 @@
 // The USSD platform module: the aggregator endpoint (POST /ussd, form-encoded as Africa's Talking
 // sends it, answered in text/plain), and the catalog routes operators and the cutover parity
-// check use. Built after mobile money and prepaid, whose service APIs the menus call.
+// check use, whose smoke check (smoke.ts) drives this engine's journeys on its own test accounts.
+// Built after mobile money and prepaid, whose service APIs the menus call.
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { RequestError } from '../../errors/registry.js';
@@ -11,12 +12,9 @@ import { LABEL_LENGTH_MAX, UssdCatalog, type CatalogEntry } from './catalog.js';
 import { UssdEngine, type MaintenanceView, type UssdRequest } from './engine.js';
 import { FLOWS_BY_SERVICE } from './flows.js';
 import { servicesFrom } from './services.js';
-import { say } from './texts.js';
-import { randomUUID } from 'node:crypto';
+import { SmokeCheck, smokeServicesFrom } from './smoke.js';
 
 export const USSD_PATH = '/ussd';
-/** The caller the parity smoke check dials as (a number no subscriber holds in any real plan). */
-const SMOKE_MSISDN = '+263780000000';
 /** An aggregator request is a few short fields. */
 const FORM_BYTES_MAX = 4096;
 
@@ -35,16 +33,8 @@ export const ussdModule: ModuleFactory = async ({ handle, config, modules }): Pr
   // The cutover kit opens after this module: found when a request comes.
   const maintenance = () => (modules.get('cutover') as { maintenance?: MaintenanceView } | undefined)?.maintenance;
   const engine = new UssdEngine({ catalog, services, writer: handle.writer, store: handle.store, timeout_s: config.ussd_session_timeout_s, log, maintenance });
-  catalog.setSmoke(async (item) => {
-    const flow = FLOWS_BY_SERVICE.get(item.service);
-    if (!flow) return { ok: false, reason: 'no menu flow implements it' };
-    const missing = flow.needs.filter((name) => services[name] === undefined);
-    if (missing.length > 0) return { ok: false, reason: `the ${missing.join(' and ')} module is not running` };
-    // Walk the menu to the service's first screen as a caller would; nothing is called or changed.
-    const reply = await engine.answer({ sessionId: `smoke-${randomUUID()}`, serviceCode: item.short_code, phoneNumber: SMOKE_MSISDN, text: item.key.split('.').join('*') });
-    const unavailable = reply === `END ${say('en', 'unavailable')}` || reply === `END ${say('en', 'ended')}`;
-    return unavailable ? { ok: false, reason: `the menu answered: ${reply.slice(0, 120)}` } : { ok: true };
-  });
+  const smoke = new SmokeCheck({ engine, services: smokeServicesFrom(modules), accounts: handle.ledger.accounts });
+  catalog.setSmoke((item) => smoke.run(item));
   const unavailableServices = () => catalog.services()
     .filter((item) => FLOWS_BY_SERVICE.get(item.service)?.needs.some((name) => services[name] === undefined) ?? true)
     .map((item) => item.service);

@@ -3,7 +3,7 @@
 // not on the modules' insides; a service whose module is not on the platform is answered with a
 // clear "not available" screen and listed by `unavailableServices`.
 import type { Msisdn } from '../../products/msisdn.js';
-import type { Party } from '../../products/parties.js';
+import type { Language, Party } from '../../products/parties.js';
 
 export type Currency = 'USD' | 'ZWG';
 
@@ -51,6 +51,7 @@ export interface BundleView {
 }
 
 export interface LotView {
+  lot_id: string;
   service: BundleService;
   name: string;
   available: string;
@@ -65,6 +66,29 @@ export interface PrepaidServices {
   bundleBalances(msisdn: string): Promise<LotView[]>;
   listBundles(options?: { all?: boolean }): BundleView[];
   buyBundle(input: { msisdn: string; bundle_code: string; pay_from: 'airtime' | 'wallet'; reference: string; pin?: string }): Promise<{ result: string; lot: LotView }>;
+}
+
+/**
+ * What the parity smoke check (smoke.ts) also needs of mobile money: an operator's set-up of its
+ * own test accounts, the record of what a journey did, and the give-back afterwards.
+ */
+export interface MoneyOperations {
+  registerSubscriber(input: { msisdn: string; name: string; kyc_tier?: 0 | 1 | 2; language?: Language }): Promise<Party>;
+  registerBank(input: { code: string; name: string }): Promise<Party>;
+  registerAgent(input: { code: string; name: string }): Promise<Party>;
+  registerMerchant(input: { code: string; name: string }): Promise<Party>;
+  walletOf(msisdn: Msisdn, currency: Currency): string | undefined;
+  pinState(msisdn: string): { set: boolean; locked: boolean; failures: number };
+  unlockPin(input: { msisdn: string; reset?: boolean }): Promise<unknown>;
+  transaction(reference: string): Promise<(MoneyTransactionView & { service: string; from: string }) | undefined>;
+  reverse(input: { original: string; reason: string; reference: string }): Promise<MoneyTransactionView>;
+  cancelCashOut(input: { agent: string; reference: string }): Promise<MoneyTransactionView>;
+}
+
+/** What the parity smoke check also needs of prepaid: a voucher batch of its own, and a voucher's state. */
+export interface PrepaidOperations {
+  createVoucherBatch(input: { face_value: bigint; currency: Currency; count: number; expires_at: bigint }): Promise<{ first_serial: string; file: string }>;
+  voucher(serial: string): Promise<{ state: string; used_by: string | null }>;
 }
 
 export interface UssdServices {

@@ -245,8 +245,10 @@ export const parity: Command = {
   usage: `mari parity --from mysql://user:password@host/legacy
 
 Reads the legacy service_menu (enabled rows); the running mari checks each against its USSD
-catalog and runs a smoke transaction on a test account. Lists what is missing by short code and
-label. Exit 0 when complete, 1 when anything is missing, disabled or does not answer.
+catalog and drives the service's whole menu journey (PIN and confirmation included) on its own
+test accounts, checking what it recorded. Lists what is missing by short code and label, and
+for a journey that broke, the screen or refusal that stopped it. Exit 0 when complete, 1 when
+anything is missing, disabled or does not answer.
 
 ${API_USAGE}`,
   async run(argv) {

@@ -16,7 +16,7 @@ export interface LegacyMenuItem {
 export interface ServiceCatalog {
   /** Every service in the catalog, by the legacy service name it carries, and whether it is on. */
   entries(): { service: string; menu_code: string; label: string; enabled: boolean }[];
-  /** Runs a harmless transaction of the service for a test account; ok or why not. */
+  /** Transacts the service end to end on the catalog's own test accounts (small, visible, given back); ok or why not. */
   smoke(service: string): Promise<{ ok: boolean; reason?: string }>;
 }
 

@@ -1,13 +1,17 @@
 // Checks USSD sessions over time and the catalog as data: a session expires after its timeout
 // and a late confirmation changes nothing; a completed session's answer survives a restart; the
 // catalog covers every enabled legacy service_menu entry, operators can change it, and every
-// screen of every service fits 182 characters in English, Shona and Ndebele.
+// screen of every service fits 182 characters in English, Shona and Ndebele; the cutover parity
+// check drives every service's whole journey on its own test accounts (twice, under maintenance
+// too), names the screen or refusal where one breaks, and leaves the ledger verified and conserved.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openHttp, ledgerState } from '../../helpers/http.js';
+import os from 'node:os';
+import { openHttp, ledgerState, assertJournalOk, type HttpFixture } from '../../helpers/http.js';
+import { checkBooks } from '../../helpers/ledger.js';
 import { dial, journey, SCREEN_MAX } from '../../helpers/ussd.js';
 import type { MoneyModule } from '../../../src/products/money/module.js';
 import type { PrepaidModule } from '../../../src/products/prepaid/module.js';
@@ -15,7 +19,13 @@ import type { UssdModule } from '../../../src/channels/ussd/module.js';
 import { DEFAULT_CATALOG } from '../../../src/channels/ussd/catalog.js';
 import { FLOWS_BY_SERVICE } from '../../../src/channels/ussd/flows.js';
 import { TEXTS } from '../../../src/channels/ussd/texts.js';
-import { checkParity, findCatalog } from '../../../src/cutover/kit/parity.js';
+import { checkParity, findCatalog, paritySummary } from '../../../src/cutover/kit/parity.js';
+import { SMOKE, type SmokeServices } from '../../../src/channels/ussd/smoke.js';
+import { ussdModule } from '../../../src/channels/ussd/module.js';
+import { prepaidModule } from '../../../src/products/prepaid/module.js';
+import { loadConfig } from '../../../src/config.js';
+import { openLedger } from '../../../src/store/open.js';
+import { openPlatform } from '../../../src/platform.js';
 
 const PIN = '2580';
 
@@ -106,15 +116,84 @@ test('the catalog covers every enabled legacy service under its legacy code and 
   assert.ok(!reachable.has('*151# 6 BILL_PAYMENT'));
 });
 
-test('the cutover parity check finds the catalog on the platform, every enabled legacy service in it, and each answering on its menu', async (t) => {
-  const { f } = await withPeople();
+/** The enabled legacy menu rows, as the parity check reads them from service_menu. */
+function legacyEnabled() {
+  return legacyMenu().filter((row) => row.enabled).map((row) => ({ menu_code: row.code, item_key: row.key, label: row.label, service: row.service }));
+}
+
+/** A bundle of each kind on sale (the fixture has a data bundle only): a bundle service with nothing to sell cannot answer. */
+async function stockBundles(prepaid: PrepaidModule): Promise<void> {
+  await prepaid.putBundle({ code: 'D-DAY', name: 'Daily 100MB', service: 'data', price: '50', currency: 'USD', units: '102400', validity_s: 86_400, window: null });
+  await prepaid.putBundle({ code: 'V30', name: 'Voice 30 min', service: 'voice', price: '75', currency: 'USD', units: '1800', validity_s: 86_400, window: null });
+  await prepaid.putBundle({ code: 'S50', name: 'SMS 50', service: 'sms', price: '25', currency: 'USD', units: '50', validity_s: 86_400, window: null });
+}
+
+/** mari's own balance of an account (0 when it does not exist yet): fees and airtime sales, which reconcile compares with legacy. */
+function signed(f: HttpFixture, id: string): bigint {
+  const account = f.handle.ledger.accounts.get(id);
+  return account ? account.credits_posted - account.debits_posted - account.debits_pending : 0n;
+}
+
+async function smokeTransactions(f: HttpFixture): Promise<{ reference: string; service: string; status: string; amount: string }[]> {
+  const found = [];
+  for await (const doc of f.handle.store.documents('money_transactions', { prefix: 'smoke-' })) found.push(JSON.parse(doc.value));
+  return found;
+}
+
+function checkLedger(f: HttpFixture): void {
+  assertJournalOk(f.handle);
+  checkBooks(f.handle.ledger.accounts.values());
+}
+
+test('the cutover parity check transacts every service through its menu on the test accounts, twice, and leaves mari\'s own accounts as they were', async (t) => {
+  const { f, money, people } = await withPeople();
   t.after(() => f.close());
+  const prepaid = f.platform.module<PrepaidModule>('prepaid');
+  await stockBundles(prepaid);
+  // Compile-time: the modules answer what the smoke check asks of them.
+  const services: SmokeServices = { money, prepaid };
+  assert.ok(services.money && services.prepaid);
   const catalog = findCatalog(f.platform.modules);
   assert.ok(catalog, 'the ussd module offers the catalog the parity check looks for');
-  const legacy = legacyMenu().filter((row) => row.enabled).map((row) => ({ menu_code: row.code, item_key: row.key, label: row.label, service: row.service }));
+  const legacy = legacyEnabled();
+  const own = ['system:fees:USD', 'system:airtime_sales:USD'].map((id) => signed(f, id));
   const report = await checkParity({ legacy, catalog });
   assert.deepEqual({ ok: report.ok, missing: report.missing, disabled: report.disabled, smoke_failed: report.smoke_failed }, { ok: true, missing: [], disabled: [], smoke_failed: [] });
   assert.equal(report.present, legacy.length);
+
+  // The test accounts, registered through mobile money on the reserved numbers.
+  assert.equal(money.findSubscriber(SMOKE.caller).name, 'Parity smoke caller');
+  assert.equal(money.findSubscriber(SMOKE.payee).name, 'Parity smoke payee');
+  for (const { code, kind } of [SMOKE.bank, SMOKE.agent, SMOKE.merchant]) assert.equal(money.findBusiness(code)?.kind, kind);
+  // Every money journey is recorded under a smoke- reference, checked, then given back.
+  const first = await smokeTransactions(f);
+  const byService = (service: string) => first.filter((tx) => tx.service === service && tx.amount === String(SMOKE.amount));
+  for (const service of ['p2p', 'airtime', 'merchant_payment', 'wallet_to_bank']) assert.deepEqual(byService(service).map((tx) => tx.status), ['reversed'], service);
+  assert.deepEqual(byService('cash_out').map((tx) => tx.status), ['cancelled']);
+  assert.ok(byService('bank_to_wallet').some((tx) => tx.status === 'reversed'), 'bank to wallet through the menu, reversed');
+  assert.ok(first.some((tx) => tx.service === 'bank_to_wallet' && tx.reference.startsWith('smoke-fund-')), 'the wallet funded from the smoke bank');
+  assert.ok(first.every((tx) => tx.reference.startsWith('smoke-')));
+  assert.deepEqual(['system:fees:USD', 'system:airtime_sales:USD'].map((id) => signed(f, id)), own, 'fees and airtime sales end where they were');
+  // Prepaid: a voucher redeemed on the test line (its printed PIN not kept), a bundle of each kind bought.
+  const card = await prepaid.voucher('000001000001'); // the first batch's first serial
+  assert.deepEqual({ state: card.state, used_by: card.used_by, face_value: card.face_value }, { state: 'used', used_by: SMOKE.caller, face_value: '100' });
+  assert.deepEqual(fs.readdirSync(path.join(f.dir, 'vouchers')), []);
+  assert.deepEqual((await prepaid.bundleBalances(SMOKE.caller)).map((lot) => lot.bundle_code).sort(), ['D-DAY', 'S50', 'V30']);
+  checkLedger(f);
+
+  // Again, with maintenance keeping customers out as during a cutover: the journeys still pass, customers are still refused.
+  const until = new Date(Date.now() + 3_600_000).toISOString();
+  assert.equal((await f.request({ url: '/maintenance', body: { on: true, service: 'all', until, reason: 'cutover', by: 'ops' } })).status, 200);
+  const again = await checkParity({ legacy, catalog });
+  assert.deepEqual(again.smoke_failed, []);
+  assert.equal(again.ok, true);
+  assert.match(await journey(dial(f.app, { msisdn: people[0][0], code: '*151#' }), ['1']), /^END Send money is closed for planned maintenance/);
+  const second = await smokeTransactions(f);
+  assert.equal(second.filter((tx) => tx.service === 'p2p' && tx.status === 'reversed').length, 2, 'a new reference each run');
+  assert.equal(money.pinState(SMOKE.caller).locked, false);
+  assert.deepEqual(['system:fees:USD', 'system:airtime_sales:USD'].map((id) => signed(f, id)), own);
+  checkLedger(f);
+
   // A service taken off the menu is found by the same check.
   const voucher = DEFAULT_CATALOG.find((e) => e.service === 'VOUCHER_RECHARGE')!;
   await f.request({ url: '/ussd/catalog', body: { ...voucher, enabled: false } });
@@ -122,6 +201,89 @@ test('the cutover parity check finds the catalog on the platform, every enabled 
   assert.equal(after.ok, false);
   assert.deepEqual(after.disabled.map((item) => item.service), ['VOUCHER_RECHARGE']);
   assert.deepEqual(await catalog.smoke('VOUCHER_RECHARGE'), { ok: false, reason: 'VOUCHER_RECHARGE is not reachable on any menu' });
+});
+
+test('a journey that breaks is named with the screen or refusal that stopped it: the smoke funding taken away, a bundle retired, the test merchant suspended', async (t) => {
+  const { f, money } = await withPeople();
+  t.after(() => f.close());
+  const prepaid = f.platform.module<PrepaidModule>('prepaid');
+  await stockBundles(prepaid);
+  const catalog = findCatalog(f.platform.modules)!;
+  const legacy = legacyEnabled();
+  assert.equal((await checkParity({ legacy, catalog })).ok, true);
+  const reasonsOf = async () => {
+    const report = await checkParity({ legacy, catalog });
+    assert.equal(report.ok, false);
+    return { report, reasons: Object.fromEntries(report.smoke_failed.map((item) => [item.service, item.reason])) };
+  };
+
+  // The smoke bank suspended: it can neither top the test wallet up (the last run's bundles spent it) nor be chosen on the menu.
+  await money.updateBusiness('bank', SMOKE.bank.code, { status: 'suspended' });
+  const state = ledgerState(f.handle);
+  const unfunded = await reasonsOf();
+  for (const service of ['P2P', 'AIRTIME_PURCHASE', 'MERCHANT_PAYMENT', 'CASH_OUT', 'WALLET_TO_BANK', 'DATA_BUNDLE_PURCHASE', 'VOICE_BUNDLE_PURCHASE', 'SMS_BUNDLE_PURCHASE']) {
+    assert.match(unfunded.reasons[service] ?? '', /^funding the test wallet from SMOKEBANK: bank_unavailable \(/, service);
+  }
+  assert.equal(unfunded.reasons.BANK_TO_WALLET, 'the smoke bank SMOKEBANK is not among the 1 bank(s) the menu lists');
+  // What needs no money still answers: balances, the statement, the PIN change, a voucher.
+  assert.equal(unfunded.report.smoke_failed.length, 9);
+  // Nothing was left half-done: the only balances that moved are the voucher's airtime.
+  const moved = Object.entries(ledgerState(f.handle).accounts).filter(([id, balances]) => state.accounts[id] !== balances).map(([id]) => id).sort();
+  assert.deepEqual(moved, [`airtime:${SMOKE.caller.slice(1)}:USD`, 'system:voucher_issue:AIRTIME_USD']);
+  checkLedger(f);
+
+  // Funding back; the only voice bundle retired and the test merchant suspended.
+  await money.updateBusiness('bank', SMOKE.bank.code, { status: 'active' });
+  await prepaid.retireBundle('V30');
+  await money.updateBusiness('merchant', SMOKE.merchant.code, { status: 'suspended' });
+  const broken = await reasonsOf();
+  assert.deepEqual(broken.reasons, {
+    MERCHANT_PAYMENT: '"Enter merchant code" answered "No merchant has that code."',
+    VOICE_BUNDLE_PURCHASE: 'the journey stopped at "No bundles on sale."',
+  });
+  assert.match(paritySummary(broken.report), /no answer \*171# 2 Voice bundles: the journey stopped at "No bundles on sale\."/);
+  checkLedger(f);
+
+  // Put right, the next run passes (the PIN set afresh after the failures).
+  await prepaid.putBundle({ code: 'V30', name: 'Voice 30 min', service: 'voice', price: '75', currency: 'USD', units: '1800', validity_s: 86_400, window: null });
+  await money.updateBusiness('merchant', SMOKE.merchant.code, { status: 'active' });
+  assert.deepEqual((await checkParity({ legacy, catalog })).smoke_failed, []);
+  checkLedger(f);
+});
+
+test('without mobile money the money services are named as not running, and the prepaid ones pass, bundles paid from airtime', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mari-smoke-'));
+  const config = loadConfig({}, { data_dir: dir, log_level: 'silent' });
+  const handle = await openLedger({ dataDir: dir });
+  const platform = await openPlatform(handle, config, [prepaidModule, ussdModule]);
+  t.after(async () => {
+    await platform.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const prepaid = platform.module<PrepaidModule>('prepaid');
+  await stockBundles(prepaid);
+  const report = await checkParity({ legacy: legacyEnabled(), catalog: findCatalog(platform.modules)! });
+  const reasons = Object.fromEntries(report.smoke_failed.map((item) => [item.service, item.reason]));
+  const prepaidServices = ['VOUCHER_RECHARGE', 'AIRTIME_BALANCE', 'DATA_BUNDLE_PURCHASE', 'VOICE_BUNDLE_PURCHASE', 'SMS_BUNDLE_PURCHASE', 'BUNDLE_BALANCE'];
+  for (const service of prepaidServices) assert.equal(reasons[service], undefined, `${service}: ${reasons[service]}`);
+  assert.equal(report.present, prepaidServices.length);
+  for (const item of report.smoke_failed) assert.equal(item.reason, 'the money module is not running', item.service);
+  assert.deepEqual((await prepaid.bundleBalances(SMOKE.caller)).map((lot) => lot.bundle_code).sort(), ['D-DAY', 'S50', 'V30']);
+  assertJournalOk(handle);
+  checkBooks(handle.ledger.accounts.values());
+});
+
+test('the smoke check will not transact on a reserved number a customer holds', async (t) => {
+  const { f, money } = await withPeople();
+  t.after(() => f.close());
+  await stockBundles(f.platform.module<PrepaidModule>('prepaid'));
+  await money.registerSubscriber({ msisdn: SMOKE.payee, name: 'Farai Mutasa', kyc_tier: 1 });
+  const wallet = money.walletOf(SMOKE.payee, 'USD')!;
+  const before = ledgerState(f.handle).accounts[wallet];
+  const report = await checkParity({ legacy: legacyEnabled(), catalog: findCatalog(f.platform.modules)! });
+  assert.equal(report.ok, false);
+  assert.equal(report.smoke_failed.find((item) => item.service === 'P2P')?.reason, `the reserved number ${SMOKE.payee} is held by another subscriber: the smoke check will not use it`);
+  assert.equal(ledgerState(f.handle).accounts[wallet], before);
 });
 
 test('in maintenance the menus refuse writes with the maintenance text and keep serving balances; a ussd switch closes the menus', async (t) => {

@@ -1,37 +1,38 @@
 // Checks the cutover runbook: each gate stops it with the reason (reach too low, a legacy service
-// missing from mari's catalog), each step's action (freeze closes writes, switch opens them),
+// missing from mari's catalog; parity transacts every service on its test accounts while the
+// platform is frozen), each step's action (freeze closes writes, switch opens them),
 // the journal (who, when), time left, persistence across a restart, and rollback, which says
 // what it will do and needs confirming.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkParity, paritySummary, type LegacyMenuItem, type ServiceCatalog } from '../../../src/cutover/kit/parity.js';
+import { DEFAULT_CATALOG, MENU_SERVICE } from '../../../src/channels/ussd/catalog.js';
+import { SMOKE } from '../../../src/channels/ussd/smoke.js';
+import { checkParity, findCatalog, paritySummary, type LegacyMenuItem, type ServiceCatalog } from '../../../src/cutover/kit/parity.js';
 import type { CutoverTools } from '../../../src/cutover/kit/runbook.js';
-import type { LedgerHandle } from '../../../src/store/open.js';
+import { MODULES } from '../../../src/platform.js';
+import type { PrepaidModule } from '../../../src/products/prepaid/module.js';
+import { checkBooks } from '../../helpers/ledger.js';
 import { openKit, outbox, recordOutcome, subscriber, writeParties } from './fixture.js';
 
 const WINDOW = { starts_at: '2099-11-21T23:00:00Z', ends_at: '2099-11-22T05:00:00Z' };
-const LEGACY_MENU: LegacyMenuItem[] = [
-  { menu_code: '*151#', item_key: '1', label: 'Send Money', service: 'P2P' },
-  { menu_code: '*151#', item_key: '2', label: 'Buy Airtime', service: 'AIRTIME_PURCHASE' },
-  { menu_code: '*405#', item_key: '1', label: 'Recharge with voucher', service: 'VOUCHER_RECHARGE' },
-];
+/** Every service the legacy menus offered (the catalog's defaults are the legacy codes and keys). */
+const LEGACY_MENU: LegacyMenuItem[] = DEFAULT_CATALOG.filter((entry) => entry.enabled && entry.service !== MENU_SERVICE)
+  .map((entry) => ({ menu_code: entry.short_code, item_key: entry.key, label: entry.label.en, service: entry.service }));
 
-/** A catalog whose smoke transaction is a real transfer between two test accounts. */
-let smokes = 0;
-function catalog(handle: LedgerHandle, services: string[]): ServiceCatalog {
-  return {
-    entries: () => services.map((service) => ({ service, menu_code: '*151#', label: service, enabled: true })),
-    async smoke(service) {
-      const [result] = await handle.writer.createTransfers([{ id: `smoke-${service}-${smokes++}`, debit_account_id: 'test-float', credit_account_id: 'test-wallet', amount: 1n, asset: 'USD', code: 1 }]);
-      return result === 'ok' ? { ok: true } : { ok: false, reason: result };
-    },
-  };
+/**
+ * mari's real USSD catalog and smoke check (every journey transacted on its test accounts), with
+ * the services in `hidden` left out of its entries: as if they had never been carried over.
+ */
+function catalogWithout(real: ServiceCatalog, hidden: Set<string>): ServiceCatalog {
+  return { entries: () => real.entries().filter((entry) => !hidden.has(entry.service)), smoke: (service) => real.smoke(service) };
 }
 
 test('the runbook stops at failed gates with the reason, journals who and when, and rolls back only when confirmed', async () => {
-  const services = ['P2P', 'VOUCHER_RECHARGE']; // airtime deliberately missing
+  const hidden = new Set(['AIRTIME_PURCHASE']); // airtime deliberately missing
   const legacyBalances = new Map<string, bigint>([['legacy-wallet-1', 500n]]);
   const kit = await openKit({
+    before: MODULES.slice(0, -1),
+    config: { log_level: 'silent' },
     tools: (defaults, context): CutoverTools => ({
       ...defaults,
       // The delta: the legacy rows since the full import, booked as the migration does.
@@ -50,13 +51,17 @@ test('the runbook stops at failed gates with the reason, journals who and when, 
         return { ok: differences.length === 0, summary: `${differences.length} unexplained difference(s)`, details: differences.map(([id]) => id) };
       },
       async parity() {
-        const report = await checkParity({ legacy: LEGACY_MENU, catalog: catalog(context.handle, services) });
+        const report = await checkParity({ legacy: LEGACY_MENU, catalog: catalogWithout(findCatalog(context.modules)!, hidden) });
         return { ok: report.ok, summary: paritySummary(report), details: report };
       },
     }),
   });
   try {
     await kit.handle.writer.createAccounts([{ id: 'test-float', asset: 'USD', code: 1 }, { id: 'test-wallet', asset: 'USD', code: 1 }]);
+    // A bundle of each kind on sale: a bundle menu with nothing to sell cannot answer a smoke purchase.
+    for (const [code, service, units] of [['D1', 'data', '102400'], ['V1', 'voice', '1800'], ['S1', 'sms', '50']] as const) {
+      await kit.platform.module<PrepaidModule>('prepaid').putBundle({ code, name: `Test ${service}`, service, price: '50', currency: 'USD', units, validity_s: 86_400, window: null });
+    }
     await writeParties(kit.handle, [subscriber({ id: 'p1', msisdn: '+263772000001' }), subscriber({ id: 'p2', msisdn: '+263772000002' })]);
     const campaign = (await kit.request({ url: '/notices/maintenance', body: { ...WINDOW, by: 'ops' } })).body.id;
     await kit.cutover.notices.tick({ now: new Date('2099-11-21T12:00:00Z'), elapsed_s: 10 });
@@ -91,9 +96,18 @@ test('the runbook stops at failed gates with the reason, journals who and when, 
     assert.equal(status.next.step, 'parity_checked');
     assert.match(status.time_left, /^\d+h\d{2}m$/);
     await kit.request({ url: '/cutover/decisions', body: { by: 'Tendai', text: 'no-go until airtime is in the catalog' } });
-    services.push('AIRTIME_PURCHASE');
+    hidden.delete('AIRTIME_PURCHASE');
     const parity = await kit.request({ url: '/cutover/advance', body: { by: 'Tendai' } });
     assert.equal(parity.body.phase, 'parity_checked', JSON.stringify(parity.body));
+    // Every service transacted on the test accounts while customers were kept out, each money journey given back.
+    const smoke: { service: string; status: string }[] = [];
+    for await (const doc of kit.handle.store.documents('money_transactions', { prefix: 'smoke-' })) smoke.push(JSON.parse(doc.value));
+    for (const service of ['p2p', 'airtime', 'merchant_payment', 'bank_to_wallet', 'wallet_to_bank']) assert.ok(smoke.some((tx) => tx.service === service && tx.status === 'reversed'), service);
+    assert.ok(smoke.some((tx) => tx.service === 'cash_out' && tx.status === 'cancelled'));
+    const lots = await kit.platform.module<PrepaidModule>('prepaid').bundleBalances(SMOKE.caller);
+    assert.deepEqual([...new Set(lots.map((lot) => lot.bundle_code))].sort(), ['D1', 'S1', 'V1']);
+    // The gate asked again (an operator running `mari parity` once more) passes too.
+    assert.equal((await kit.cutover.tools.parity({ from: undefined })).ok, true);
     const switched = await kit.request({ url: '/cutover/advance', body: { by: 'Tendai' } });
     assert.equal(switched.body.phase, 'switched');
     assert.deepEqual(kit.cutover.maintenance.list(), [], 'the switch reopens every service');
@@ -123,6 +137,9 @@ test('the runbook stops at failed gates with the reason, journals who and when, 
     assert.equal((await kit.request({ url: '/cutover/advance', body: { by: 'Tendai' } })).body.code, 'cutover_finished');
     // A new cutover may be announced once the last one is over.
     assert.equal((await kit.request({ url: '/cutover', body: { ...WINDOW, by: 'Rudo' } })).status, 201);
+    // The smoke journeys kept the books: the journal verifies and every asset sums to zero.
+    assert.equal((await kit.handle.store.verify()).ok, true);
+    checkBooks(kit.handle.ledger.accounts.values());
   } finally {
     await kit.close();
   }
