@@ -26,6 +26,7 @@ async function setup(url: string): Promise<void> {
 
 export async function run(args: string[]): Promise<void> {
   const seconds = option(args, 'seconds', 15);
+  const warmup = option(args, 'warmup', 3);
   const connections = option(args, 'connections', 64);
   const dataDir = tempDir('mari-bench-http-');
   const { child, url } = await startServer(dataDir);
@@ -33,11 +34,10 @@ export async function run(args: string[]): Promise<void> {
     await setup(url);
     let counter = 0;
     const prefix = Date.now().toString(36);
-    const cpuBefore = serverCpuSeconds(child);
-    const result = await autocannon({
+    const load = (duration: number) => autocannon({
       url,
       connections,
-      duration: seconds,
+      duration,
       requests: [{
         method: 'POST',
         path: '/transfers',
@@ -51,6 +51,10 @@ export async function run(args: string[]): Promise<void> {
         },
       }],
     });
+    // Warm-up, not counted: the set-up's records are still being indexed and the code compiled.
+    await load(warmup);
+    const cpuBefore = serverCpuSeconds(child);
+    const result = await load(seconds);
     const created = result['2xx'];
     const server_cpu_us = Math.round((serverCpuSeconds(child) - cpuBefore) * 1e6 / Math.max(1, created));
     const transfers_per_s = Math.round(created / result.duration);
