@@ -137,8 +137,10 @@ test('two processes, the writer frozen with SIGSTOP: the other takes over, the f
     for (const c of [one, two]) try { process.kill(c.pid, 'SIGKILL'); } catch { /* already gone */ }
   });
   await until(() => two.lines.some((l) => l.ready) && one.lines.filter((l) => l.ack).length >= 20, 10_000, 'the writer to write');
+  // The standby's first try comes just after its ready line: wait for its answer, not for the clock.
+  await until(() => two.lines.some((l) => l.refused !== undefined || l.ack !== undefined), 10_000, 'the standby to try a write');
   assert.equal(two.lines.some((l) => l.ack), false, 'the standby writes nothing');
-  assert.ok(two.lines.some((l) => l.refused === 'not_writer'));
+  assert.ok(two.lines.some((l) => l.refused === 'not_writer'), JSON.stringify(two.lines.slice(0, 3)));
   process.kill(one.pid, 'SIGSTOP');
   const stoppedAt = Date.now();
   await until(() => two.lines.some((l) => l.ack), 10_000, 'the standby to take over');
