@@ -9,7 +9,7 @@ import {
 } from '../../src/errors/registry.js';
 import { AMOUNT_MAX } from '../../src/ledger/amount.js';
 import { DEFAULT_ASSETS } from '../../src/ledger/assets.js';
-import { Ledger, NO_LOOKUPS, expiryId, type Batch, type JournalRecord, type Lookups } from '../../src/ledger/ledger.js';
+import { Ledger, NO_LOOKUPS, assertAccountBounds, expiryId, type Batch, type JournalRecord, type Lookups } from '../../src/ledger/ledger.js';
 import {
   AccountFlag,
   TransferFlag,
@@ -941,4 +941,22 @@ test('every account and transfer result code was produced by some test', () => {
   const missingTransfers = TRANSFER_RESULT_CODES.filter((code) => !observedTransferCodes.has(code));
   assert.deepEqual(missingAccounts, [], 'account codes never produced');
   assert.deepEqual(missingTransfers, [], 'transfer codes never produced');
+});
+
+test('assertAccountBounds stops on each broken bound and names it with the account', () => {
+  const base = { id: 'w', no: 0, asset: 'USD', code: 1, flags: AccountFlag.debits_must_not_exceed_credits, user_data: null, timestamp: 1n, debits_pending: 0n, debits_posted: 10n, credits_pending: 0n, credits_posted: 10n };
+  assert.doesNotThrow(() => assertAccountBounds(base));
+  assert.doesNotThrow(() => assertAccountBounds({ ...base, flags: AccountFlag.credits_must_not_exceed_debits }));
+  const broken: [Partial<typeof base>, RegExp][] = [
+    [{ debits_pending: -1n }, /pending never negative \(w\)/],
+    [{ credits_pending: -1n }, /pending never negative/],
+    [{ credits_posted: -1n, flags: 0 }, /posted never negative/],
+    [{ debits_pending: AMOUNT_MAX + 1n, credits_posted: AMOUNT_MAX, flags: 0 }, /pending within bounds/],
+    [{ debits_posted: AMOUNT_MAX + 1n, flags: 0 }, /posted within bounds/],
+    [{ debits_pending: 1n }, /debits must not exceed credits \(w\)/],
+    [{ debits_posted: 11n }, /debits must not exceed credits/],
+    [{ credits_pending: 1n, flags: AccountFlag.credits_must_not_exceed_debits }, /credits must not exceed debits/],
+    [{ credits_posted: 11n, flags: AccountFlag.credits_must_not_exceed_debits }, /credits must not exceed debits/],
+  ];
+  for (const [change, message] of broken) assert.throws(() => assertAccountBounds({ ...base, ...change }), message, JSON.stringify(change, (_, v) => (typeof v === 'bigint' ? String(v) : v)));
 });
