@@ -551,18 +551,21 @@ function compareExisting(candidate: Comparable, existing: Transfer): TransferRes
 }
 
 function checkLimits(debit: Account, credit: Account, amount: bigint, pending: boolean): TransferResult | undefined {
+  // Compared against the room left under AMOUNT_MAX rather than summed past it: each bigint sum
+  // allocates, and this runs for every transfer.
+  const room = AMOUNT_MAX - amount;
   if (pending) {
-    if (debit.debits_pending + amount > AMOUNT_MAX) return 'overflows_debits_pending';
-    if (credit.credits_pending + amount > AMOUNT_MAX) return 'overflows_credits_pending';
+    if (debit.debits_pending > room) return 'overflows_debits_pending';
+    if (credit.credits_pending > room) return 'overflows_credits_pending';
   } else {
-    if (debit.debits_posted + amount > AMOUNT_MAX) return 'overflows_debits_posted';
-    if (credit.credits_posted + amount > AMOUNT_MAX) return 'overflows_credits_posted';
+    if (debit.debits_posted > room) return 'overflows_debits_posted';
+    if (credit.credits_posted > room) return 'overflows_credits_posted';
   }
-  const debits = debit.debits_pending + debit.debits_posted + amount;
-  if (debits > AMOUNT_MAX) return 'overflows_debits';
-  if (credit.credits_pending + credit.credits_posted + amount > AMOUNT_MAX) return 'overflows_credits';
-  if ((debit.flags & AccountFlag.debits_must_not_exceed_credits) && debits > debit.credits_posted) return 'exceeds_credits';
-  if ((credit.flags & AccountFlag.credits_must_not_exceed_debits) &&
-    credit.credits_pending + credit.credits_posted + amount > credit.debits_posted) return 'exceeds_debits';
+  const debits = debit.debits_pending + debit.debits_posted;
+  if (debits > room) return 'overflows_debits';
+  const credits = credit.credits_pending + credit.credits_posted;
+  if (credits > room) return 'overflows_credits';
+  if ((debit.flags & AccountFlag.debits_must_not_exceed_credits) && debits > debit.credits_posted - amount) return 'exceeds_credits';
+  if ((credit.flags & AccountFlag.credits_must_not_exceed_debits) && credits > credit.debits_posted - amount) return 'exceeds_debits';
   return undefined;
 }
