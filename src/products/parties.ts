@@ -67,9 +67,17 @@ export class PartyDirectory {
     return this.byId.get(id);
   }
 
-  /** The one party holding this MSISDN (closed parties don't hold one), or undefined if none or several. */
+  /**
+   * The one party holding this MSISDN (closed parties don't hold one), or undefined if none or
+   * several. A number two migrated registrations share is held by neither, whatever their
+   * status: legacy let a closed registration go on transacting on the number, so the other
+   * registration is no more the number's owner than it is (closing frees a number only for
+   * registrations made in mari).
+   */
   byNumber(msisdn: Msisdn, kind: PartyKind = 'subscriber'): Party | undefined {
-    const holders = (this.byMsisdn.get(msisdn) ?? []).map((id) => this.byId.get(id)!).filter((p) => p.kind === kind && p.status !== 'closed');
+    const all = (this.byMsisdn.get(msisdn) ?? []).map((id) => this.byId.get(id)!).filter((p) => p.kind === kind);
+    if (all.filter((p) => p.legacy !== null).length > 1) return undefined;
+    const holders = all.filter((p) => p.status !== 'closed');
     return holders.length === 1 ? holders[0] : undefined;
   }
 

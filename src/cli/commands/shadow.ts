@@ -16,10 +16,13 @@ export const shadow: Command = {
 Migrates legacy as it stood at --since (Harare local time) into a scratch data directory (a new
 temporary one unless --data-dir, which must be empty), then replays every txn_log row from --since
 (to --until) in txn_id order through mobile money, comparing outcome, fee and the debit wallet's
-balance after. Differences are grouped by cause (fee_differs, limit_differs, insufficient_funds,
-unknown_party, accepted_legacy_refused, balance_differs, reversal_refunds_fee…) with examples;
-known legacy quirks (duplicate_ref: a ref legacy wrote twice and moved money for once) are
-reported apart as explained, with the reason. --expect names a JSON
+balance after, and that mari moved money for the same parties. Differences are grouped by cause
+(fee_differs, limit_differs, insufficient_funds, unknown_party, party_differs,
+accepted_legacy_refused, balance_differs, reversal_refunds_fee…) with examples; known legacy
+quirks (duplicate_ref: a ref legacy wrote twice and moved money for once; suspended_in_legacy,
+closed_in_legacy: legacy let a subscriber it has suspended or closed transact;
+number_registered_twice; original_refused: a reversal of a row mari did not move) are reported
+apart as explained, with the reason and the legacy subscriber behind each example. --expect names a JSON
 file [{"cause": "fee_differs", "service": "P2P", "reason": "new tariff"}] of differences that are
 expected: they are reported apart. Exits 0 when no undeclared difference is left, 1 otherwise.`,
   async run(argv) {

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { Importer, IMPORT_WRITER, txnTransferId, type Phase } from '../import.js';
 import { openLegacySource } from '../open.js';
 import type { LegacySource, Row } from '../source.js';
-import { LEGACY_ACCOUNTS, type LegacyWalletRecord, type RangeDocument } from '../formats.js';
+import { LEGACY_ACCOUNTS, MIGRATION_FINDINGS, type LegacyWalletRecord, type RangeDocument } from '../formats.js';
 import { formatDecimal, parseDecimal } from '../decimal.js';
 import { openLedger } from '../../store/open.js';
 import type { Store } from '../../store/store.js';
@@ -16,12 +16,15 @@ import type { Config } from '../../config.js';
 import { MoneyModule, type MoneyTransaction } from '../../products/money/index.js';
 import { DEFAULT_TARIFF_FILE, Tariff } from '../../products/money/tariff.js';
 import { RequestError } from '../../errors/registry.js';
+import { normalizeMsisdn } from '../../products/msisdn.js';
 import { harareLocalToMs } from '../../time.js';
-import { openLegacyDb, redactUrl } from './legacy_db.js';
+import { openLegacyDb, redactUrl, type LegacyDb } from './legacy_db.js';
 
 /** The PIN the scratch copy gives each payer (legacy PINs are only MD5 hashes; see resetPin). */
 const SHADOW_PIN = '7392';
 const EXAMPLES_PER_CAUSE = 5;
+/** Subscribers asked of legacy per query. */
+const SUBSCRIBERS_PER_QUERY = 1000;
 
 export interface Expectation {
   cause: string;
@@ -37,6 +40,8 @@ export interface ShadowDifference {
   cause: string;
   legacy: { status: string; fee: string; balance_after: string | null };
   mari: { ok: boolean; code?: string; fee: string | null; balance_after: string | null };
+  /** What legacy says of the party or transaction behind the cause (which legacy subscriber, its status). */
+  note?: string;
 }
 
 export interface ShadowGroup {
@@ -60,19 +65,41 @@ export interface ShadowReport {
   same: number;
   differences: ShadowGroup[];
   expected: ShadowGroup[];
-  /** Rows that differ for a known legacy quirk, with the reason (not declared by the operator). */
+  /** Rows that differ for a known legacy quirk (or follow from a difference reported already), with the reason; not declared by the operator. */
   explained: ShadowGroup[];
   ok: boolean;
 }
 
 /**
- * Legacy quirks the shadow recognises itself (shared/legacy/README.md): reported apart with the
- * reason, never as a difference, as long as mari behaves as the reason says.
+ * Legacy quirks the shadow recognises itself (shared/legacy/README.md), checked against legacy's
+ * own tables, and a reversal that follows from a difference already reported: reported apart with
+ * the reason and, per example, the legacy subscriber behind it, never as a difference, as long as
+ * mari behaves (with the very code) as the reason says.
  */
 export const EXPLAINED: Readonly<Record<string, string>> = Object.freeze({
   duplicate_ref: 'legacy wrote this ref twice (a retried insert) and moved the money once, so this row moved nothing; ' +
     'neither did mari (it answered the ref\'s first result, or the first row is before the window: migrated history, not replayed)',
+  suspended_in_legacy: 'legacy\'s subscriber table has this subscriber SUSPENDED, yet legacy let it transact (legacy keeps only the ' +
+    'current status: it did not check it, or suspended the subscriber after this row); mari imported the status and refuses a ' +
+    'suspended account: subscriber_suspended to the customer, recipient_unavailable for a P2P recipient',
+  closed_in_legacy: 'legacy\'s subscriber table has this subscriber CLOSED, yet legacy let it transact (legacy keeps only the current ' +
+    'status: it did not check it, or closed the subscriber after this row); in mari a closed account holds no number, so mari answers ' +
+    'the number as not registered: subscriber_not_found to the customer, recipient_not_found for a P2P recipient (any money stays ' +
+    'in the closed wallet: closed_with_balance in the migration report)',
+  number_registered_twice: 'the number is registered to two legacy subscribers (the migration\'s msisdn_collision finding, confirmed ' +
+    'in legacy\'s subscriber table) and legacy moved one of their wallets; mari gives the number to neither until an operator settles ' +
+    'it, so it answers subscriber_not_found to the customer, recipient_not_found for a P2P recipient. Settle these before the ' +
+    'cutover: until then neither registration can use mobile money',
+  original_refused: 'the transaction this reverses was not moved by mari earlier in this replay (reported under its own cause), so mari ' +
+    'has nothing to reverse (transaction_not_found); legacy reversed money it had moved',
 });
+
+/** What legacy's own subscriber table says of a subscriber the window moves money for, apart from what mari imported. */
+export interface LegacySubscriber {
+  status: string;
+  /** The other legacy registrations of its number (the migration's msisdn_collision finding, confirmed in legacy). */
+  twins: string[];
+}
 
 type TxnRow = { txn_id: string; ref: string; txn_type: string; debit_wallet: string; credit_wallet: string; amount: string; fee: string; currency: string; status: string; channel: string; orig_ref: string | null; created_at: string };
 
@@ -121,10 +148,41 @@ export function loadExpectations(file: string): Expectation[] {
 export function causeOfRefusal(code: string): string {
   if (code === 'insufficient_funds' || code === 'insufficient_float' || code === 'reversal_insufficient_funds') return 'insufficient_funds';
   if (code.startsWith('exceeds_') || code === 'recipient_exceeds_balance_cap') return 'limit_differs';
-  if (/_not_found$/.test(code)) return 'unknown_party';
-  if (/_unavailable$|_suspended$|_closed$/.test(code)) return 'party_unavailable';
+  // Parties only: a reversal's missing original (transaction_not_found) is no party, and keeps its own code.
+  if (/^(subscriber|recipient|agent|merchant|bank)_not_found$/.test(code)) return 'unknown_party';
+  if (/^(subscriber_(suspended|closed)|(recipient|agent|merchant|bank)_unavailable)$/.test(code)) return 'party_unavailable';
   if (code.startsWith('pin_')) return 'pin_refused';
   return `refused_${code}`;
+}
+
+/**
+ * What legacy's subscriber table says of each subscriber (sub_id) the window moves money for: its
+ * status, and the other registrations of its number. Collisions come from the migration's findings
+ * and are kept only where legacy's own rows confirm the shared number, so a refusal is explained by
+ * legacy's data, never by what mari imported of it.
+ */
+async function legacySubscribers(db: LegacyDb, store: Store, sub_ids: ReadonlySet<string>): Promise<Map<string, LegacySubscriber>> {
+  const holders = new Map<string, string[]>();
+  for await (const doc of store.documents(MIGRATION_FINDINGS, { tag: 'msisdn_collision' })) {
+    const finding = JSON.parse(doc.value) as { sub_ids: string[] };
+    for (const id of finding.sub_ids) if (sub_ids.has(id)) holders.set(id, finding.sub_ids);
+  }
+  const wanted = [...new Set([...sub_ids, ...[...holders.values()].flat()])].map(Number);
+  const rows = new Map<string, { msisdn: string; status: string }>();
+  for (let i = 0; i < wanted.length; i += SUBSCRIBERS_PER_QUERY) {
+    const found = await db.query<{ sub_id: number; msisdn: string; status: string }>(
+      'SELECT sub_id, msisdn, status FROM subscriber WHERE sub_id IN (?)', [wanted.slice(i, i + SUBSCRIBERS_PER_QUERY)]);
+    for (const row of found) rows.set(String(row.sub_id), row);
+  }
+  const subscribers = new Map<string, LegacySubscriber>();
+  for (const id of sub_ids) {
+    const row = rows.get(id);
+    if (!row) continue;
+    const number = normalizeMsisdn(row.msisdn);
+    const twins = (holders.get(id) ?? []).filter((other) => other !== id && number !== undefined && normalizeMsisdn(rows.get(other)?.msisdn ?? '') === number);
+    subscribers.set(id, { status: row.status, twins });
+  }
+  return subscribers;
 }
 
 const netOf = (account: { credits_posted: bigint; debits_posted: bigint } | undefined) => (account ? account.credits_posted - account.debits_posted : 0n);
@@ -180,7 +238,15 @@ export async function shadow(options: {
     const refs = [...new Set(rows.filter((r) => r.status === 'SUCCESS').map((r) => r.ref))];
     const lookups = await (handle.store as Store).lookups(refs.map(txnTransferId));
     const bookedBefore = new Set(refs.filter((ref) => lookups.transfer(txnTransferId(ref)) !== undefined));
-    const replay = new Replay(mm, wallets, handle.ledger.accounts, options.expect ?? [], bookedBefore);
+    const sub_ids = new Set<string>();
+    for (const row of rows) {
+      for (const wallet of [row.debit_wallet, row.credit_wallet]) {
+        const record = wallets.get(String(wallet));
+        if (record?.owner_type === 'SUBSCRIBER') sub_ids.add(record.owner_ref);
+      }
+    }
+    const subscribers = await legacySubscribers(db, handle.store as Store, sub_ids);
+    const replay = new Replay(mm, { wallets, subscribers, accounts: handle.ledger.accounts, expect: options.expect ?? [], bookedBefore });
     let done = 0;
     for (const fetched of rows) {
       // The driver answers INT columns as numbers; the migration's records are keyed by text.
@@ -197,6 +263,9 @@ export async function shadow(options: {
   }
 }
 
+/** A difference's cause, with what legacy says behind it when that is known. */
+type Cause = { cause: string; note?: string };
+
 class Replay {
   /** Legacy balances (minor units) by legacy wallet id, from the scratch copy's start plus legacy's own rows. */
   private readonly legacyBalance = new Map<string, bigint>();
@@ -206,17 +275,27 @@ class Replay {
   private readonly explainedGroups = new Map<string, ShadowGroup>();
   /** SUCCESS refs of the window so far: legacy counts each ref once. */
   private readonly counted = new Set<string>();
+  /** Refs legacy moved money for and mari did not in this replay, with the row and its cause: a later reversal of one has nothing to reverse. */
+  private readonly refused = new Map<string, { txn_id: string; cause: string }>();
   private readonly skipped: Record<string, number> = {};
   private replayed = 0;
   private same = 0;
+  private readonly wallets: ReadonlyMap<string, LegacyWalletRecord>;
+  private readonly subscribers: ReadonlyMap<string, LegacySubscriber>;
+  private readonly accounts: ReadonlyMap<string, { credits_posted: bigint; debits_posted: bigint }>;
+  private readonly expect: readonly Expectation[];
+  private readonly bookedBefore: ReadonlySet<string>;
 
-  constructor(
-    private readonly mm: MoneyModule,
-    private readonly wallets: ReadonlyMap<string, LegacyWalletRecord>,
-    private readonly accounts: ReadonlyMap<string, { credits_posted: bigint; debits_posted: bigint }>,
-    private readonly expect: readonly Expectation[],
-    private readonly bookedBefore: ReadonlySet<string>,
-  ) {}
+  constructor(private readonly mm: MoneyModule, options: {
+    wallets: ReadonlyMap<string, LegacyWalletRecord>; subscribers: ReadonlyMap<string, LegacySubscriber>;
+    accounts: ReadonlyMap<string, { credits_posted: bigint; debits_posted: bigint }>; expect: readonly Expectation[]; bookedBefore: ReadonlySet<string>;
+  }) {
+    this.wallets = options.wallets;
+    this.subscribers = options.subscribers;
+    this.accounts = options.accounts;
+    this.expect = options.expect;
+    this.bookedBefore = options.bookedBefore;
+  }
 
   /** A wallet's balance in mari: its account less what the migration put on its overdraft. */
   private mariBalance(wallet: string): bigint | null {
@@ -278,9 +357,10 @@ class Replay {
       mari: { ok: tx !== undefined, ...(code ? { code } : {}), fee: tx ? money(BigInt(tx.fee)) : null, balance_after: money(mariAfter) },
     };
     const b = { legacyBefore: debitBefore, legacyAfter, mariBefore, mariAfter };
-    const cause = duplicate ? this.causeOfDuplicate(b) : this.causeOf(row, legacyOk, tx, code, legacyFee, b);
-    if (cause === undefined) this.same++;
-    else this.add({ ...difference, cause });
+    const found = duplicate ? { cause: this.causeOfDuplicate(b) } : this.causeOf(row, legacyOk, tx, code, legacyFee, b);
+    if (moves && !tx && found) this.refused.set(row.ref, { txn_id: row.txn_id, cause: found.cause });
+    if (found === undefined) this.same++;
+    else this.add({ ...difference, ...found });
   }
 
   /** A duplicate row moved nothing in legacy: mari must not move anything either. */
@@ -293,27 +373,83 @@ class Replay {
    * change in the wallet differs), not for every later row of a wallet that differed once.
    */
   private causeOf(row: TxnRow, legacyOk: boolean, tx: MoneyTransaction | undefined, code: string | undefined, legacyFee: bigint,
-    b: { legacyBefore: bigint | null; legacyAfter: bigint | null; mariBefore: bigint | null; mariAfter: bigint | null }): string | undefined {
-    if (code?.startsWith('shadow_')) return code.slice('shadow_'.length);
-    if (legacyOk && !tx) return causeOfRefusal(code!);
-    if (!legacyOk && tx) return 'accepted_legacy_refused';
+    b: { legacyBefore: bigint | null; legacyAfter: bigint | null; mariBefore: bigint | null; mariAfter: bigint | null }): Cause | undefined {
+    if (code?.startsWith('shadow_')) return { cause: code.slice('shadow_'.length) };
+    if (legacyOk && !tx) return this.refusalCause(row, code!) ?? { cause: causeOfRefusal(code!) };
+    if (!legacyOk && tx) return { cause: 'accepted_legacy_refused' };
     if (!legacyOk) return undefined; // refused on both sides (legacy keeps no reason)
+    const party = this.acceptanceCause(row, tx!);
+    if (party) return party;
     // A reversal's fee in mari is the original's fee given back; legacy charged none and gave none back.
-    if (row.txn_type === 'REVERSAL' && legacyFee === 0n && BigInt(tx!.fee) > 0n) return 'reversal_refunds_fee';
-    if (row.txn_type !== 'REVERSAL' && BigInt(tx!.fee) !== legacyFee) return 'fee_differs';
+    if (row.txn_type === 'REVERSAL' && legacyFee === 0n && BigInt(tx!.fee) > 0n) return { cause: 'reversal_refunds_fee' };
+    if (row.txn_type !== 'REVERSAL' && BigInt(tx!.fee) !== legacyFee) return { cause: 'fee_differs' };
     if (b.legacyBefore === null || b.legacyAfter === null || b.mariBefore === null || b.mariAfter === null) return undefined;
-    return b.legacyAfter - b.legacyBefore === b.mariAfter - b.mariBefore ? undefined : 'balance_differs';
+    return b.legacyAfter - b.legacyBefore === b.mariAfter - b.mariBefore ? undefined : { cause: 'balance_differs' };
+  }
+
+  /** The legacy subscriber behind a wallet, with the side it is on, if the wallet is a subscriber's. */
+  private subscriberOf(wallet: string, side: string): { record: LegacyWalletRecord; legacy: LegacySubscriber | undefined; who: string } | undefined {
+    const record = this.wallets.get(wallet);
+    if (record?.owner_type !== 'SUBSCRIBER') return undefined;
+    return { record, legacy: this.subscribers.get(record.owner_ref), who: `${side} legacy subscriber ${record.owner_ref}` };
+  }
+
+  /**
+   * A refusal legacy's own data explains, or undefined. Only where mari's code is the one the
+   * explanation names, for the party the code is about (subscriber_*: the customer, who receives
+   * in cash-in and bank-in; recipient_*: a P2P's recipient).
+   */
+  private refusalCause(row: TxnRow, code: string): Cause | undefined {
+    if (row.txn_type === 'REVERSAL' && code === 'transaction_not_found' && row.orig_ref !== null) {
+      const original = this.refused.get(row.orig_ref);
+      if (original) return { cause: 'original_refused', note: `reverses txn ${original.txn_id} ${row.orig_ref}, which mari did not move in this replay: ${original.cause}` };
+    }
+    const receives = row.txn_type === 'CASHIN' || row.txn_type === 'BANK_IN';
+    const side = code.startsWith('recipient_') ? (row.txn_type === 'P2P' ? this.subscriberOf(row.credit_wallet, 'recipient') : undefined)
+      : code.startsWith('subscriber_') ? this.subscriberOf(receives ? row.credit_wallet : row.debit_wallet, receives ? 'payee' : 'payer') : undefined;
+    if (!side?.legacy) return undefined;
+    const { legacy, who } = side;
+    const notFound = code === 'subscriber_not_found' || code === 'recipient_not_found';
+    if (legacy.twins.length > 0 && notFound) return { cause: 'number_registered_twice', note: `${who}'s number is also legacy subscriber ${legacy.twins.join(', ')}'s` };
+    if (legacy.status === 'SUSPENDED' && (code === 'subscriber_suspended' || code === 'recipient_unavailable')) return { cause: 'suspended_in_legacy', note: `${who} is SUSPENDED in legacy` };
+    if (legacy.status === 'CLOSED' && (notFound || code === 'subscriber_closed')) return { cause: 'closed_in_legacy', note: `${who} is CLOSED in legacy` };
+    return undefined;
+  }
+
+  /**
+   * What mari accepted must be between the parties legacy moved money for (a number resolving to
+   * another registration would move someone else's money: the debit balance alone may not show
+   * it), and never for a party mari must refuse (the other side of the explained refusals).
+   */
+  private acceptanceCause(row: TxnRow, tx: MoneyTransaction): Cause | undefined {
+    const sides = [this.subscriberOf(row.debit_wallet, 'paying'), this.subscriberOf(row.credit_wallet, 'paid')];
+    for (const [i, side] of sides.entries()) {
+      if (side && tx.payer_id !== side.record.party_id && tx.payee_id !== side.record.party_id) {
+        const between = `${tx.payer_id ?? 'mari'} and ${tx.payee_id ?? 'mari'}`;
+        return { cause: 'party_differs', note: `legacy ${i === 0 ? 'debited' : 'credited'} legacy subscriber ${side.record.owner_ref}'s wallet; mari moved money between ${between}` };
+      }
+    }
+    // A reversal is the operator's: mari reverses whatever the parties' status.
+    if (row.txn_type === 'REVERSAL') return undefined;
+    for (const side of sides) {
+      const legacy = side?.legacy;
+      if (!legacy) continue;
+      if (legacy.twins.length > 0) return { cause: 'accepted_unavailable_party', note: `${side.who}'s number is also legacy subscriber ${legacy.twins.join(', ')}'s` };
+      if (legacy.status === 'SUSPENDED' || legacy.status === 'CLOSED') return { cause: 'accepted_unavailable_party', note: `${side.who} is ${legacy.status} in legacy` };
+    }
+    return undefined;
   }
 
   private party(wallet: string): LegacyWalletRecord {
     const record = this.wallets.get(wallet);
-    if (!record) throw new Unreplayable('unknown_party');
+    if (!record) throw new Unreplayable('unmapped_wallet');
     return record;
   }
 
+  /** The number to put to mari; a wallet that has none was never asked of mari (not mari's refusal). */
   private msisdn(wallet: string): string {
     const record = this.party(wallet);
-    if (record.owner_type !== 'SUBSCRIBER' || !record.msisdn) throw new RequestError('subscriber_not_found');
+    if (record.owner_type !== 'SUBSCRIBER' || !record.msisdn) throw new Unreplayable('no_number');
     return record.msisdn;
   }
 
@@ -325,12 +461,18 @@ class Replay {
   private async pin(msisdn: string): Promise<string> {
     if (this.pinReady.has(msisdn)) return SHADOW_PIN;
     try {
-      await this.mm.unlockPin({ msisdn, reset: true });
+      try {
+        await this.mm.unlockPin({ msisdn, reset: true });
+      } catch (error) {
+        if (!(error instanceof RequestError) || error.code !== 'pin_not_set') throw error;
+      }
+      await this.mm.setPin({ msisdn, pin: SHADOW_PIN });
+      this.pinReady.add(msisdn);
     } catch (error) {
-      if (!(error instanceof RequestError) || error.code !== 'pin_not_set') throw error;
+      // The number resolves to no active subscriber (suspended, closed, registered twice): the
+      // service itself is asked and its refusal reported, not this set-up's.
+      if (!(error instanceof RequestError)) throw error;
     }
-    await this.mm.setPin({ msisdn, pin: SHADOW_PIN });
-    this.pinReady.add(msisdn);
     return SHADOW_PIN;
   }
 
@@ -393,7 +535,7 @@ export function shadowSummary(report: ShadowReport): string[] {
     for (const e of group.examples.slice(0, 3)) {
       const mari = e.mari.ok ? 'ok' : e.mari.code === 'not_replayed' ? 'not replayed' : `refused ${e.mari.code}`;
       lines.push(`    txn ${e.txn_id} ${e.ref} ${e.service}: legacy ${e.legacy.status} fee ${e.legacy.fee} balance ${e.legacy.balance_after ?? '?'}; ` +
-        `mari ${mari}${e.mari.fee !== null ? ` fee ${e.mari.fee}` : ''} balance ${e.mari.balance_after ?? '?'}`);
+        `mari ${mari}${e.mari.fee !== null ? ` fee ${e.mari.fee}` : ''} balance ${e.mari.balance_after ?? '?'}${e.note ? ` (${e.note})` : ''}`);
     }
   };
   lines.push(report.differences.length === 0 ? 'No undeclared difference.' : 'Differences:');
