@@ -43,13 +43,16 @@ test('a bad tariff is refused with the path of its fault', () => {
 
 test('MARI_TARIFF_FILE picks the tariff the platform charges with; a broken one stops start-up', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mari-tariff-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const custom = file();
   custom.fees.p2p.USD = [{ up_to: null, fixed: '7', bps: 0 }];
   fs.writeFileSync(path.join(dir, 'tariff.json'), JSON.stringify(custom));
   fs.writeFileSync(path.join(dir, 'broken.json'), '{"fees": ');
   const handle = await openLedger({ dataDir: path.join(dir, 'data') });
-  t.after(() => handle.close());
+  // Close, then remove (after hooks run in the order they were added).
+  t.after(async () => {
+    await handle.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
   const config = loadConfig({ MARI_TARIFF_FILE: path.join(dir, 'tariff.json') }, { data_dir: path.join(dir, 'data') });
   const money = await openMoney({ handle, config, modules: new Map() }) as unknown as { tariff: Tariff };
   assert.equal(money.tariff.fee('p2p', 'USD', 100_000n), 7n);
