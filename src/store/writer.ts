@@ -17,7 +17,7 @@ export interface WriterOptions {
    * last (a restart then replays at most about that many: ~5 s per million on the CI machine)...
    */
   checkpoint_records_max: number;
-  /** ...or when this long has passed with anything changed, whichever comes first. */
+  /** ...or, at the first batch after, when this long has passed since the last, whichever comes first. */
   checkpoint_interval_ms: number;
   /**
    * Batches applied but not yet durable; the next waits beyond this. Two keep the commit thread

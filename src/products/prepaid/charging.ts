@@ -123,15 +123,19 @@ function sessionKey(session_id: string): string {
   return crypto.createHash('sha256').update(session_id).digest('base64url').slice(0, 16);
 }
 
-/**
- * The time part that leads every charging transfer id: fixed-width base 36 of the ledger time, so
- * ids sort by time and the store's id indexes take them as appends, not as inserts at random
- * places (a random leading key dirtied most of the id index's pages in every commit).
- */
-function idTime(timestamp: bigint): string {
-  return timestamp.toString(36).padStart(ID_TIME_WIDTH, '0');
-}
 const ID_TIME_WIDTH = 12;
+/** A charging transfer id, as grantIds writes it or as written before the time part led it. */
+const GRANT_ID = new RegExp(`^cc:(?:[0-9a-z]{${ID_TIME_WIDTH}}:)?([^:]+:[^:]+):(\\d+):(\\d+)$`);
+
+/**
+ * What leads the ids of the transfers one request writes: `cc:<time>:<session key>:<epoch>`, the
+ * time fixed-width base 36 of the ledger's, so ids sort by time and the store's id indexes take
+ * them as appends, not as inserts at random places (a random leading key dirtied most of the id
+ * index's pages in every commit).
+ */
+function grantIds(ctx: CommandContext, session: Session): string {
+  return `cc:${ctx.ledger.lastTimestamp.toString(36).padStart(ID_TIME_WIDTH, '0')}:${session.key}:${session.epoch}`;
+}
 
 function minBig(a: bigint, b: bigint): bigint {
   return a < b ? a : b;
@@ -315,8 +319,8 @@ export class Charging {
 
   /** Writes the plan's pending transfers; every check was done before. */
   private reserve(ctx: CommandContext, session: Session, plan: ReturnType<Charging['plan']>, now: bigint, answer: { used: bigint; final: boolean }): void {
-    const at = idTime(ctx.ledger.lastTimestamp);
-    session.parts = plan.parts.map((part, index) => ({ ...part, id: `cc:${at}:${session.key}:${session.epoch}:${session.request_number}:${index}` }));
+    const ids = grantIds(ctx, session);
+    session.parts = plan.parts.map((part, index) => ({ ...part, id: `${ids}:${session.request_number}:${index}` }));
     if (session.parts.length > 0) {
       const events = session.parts.map((part) => {
         const unitAsset = ctx.ledger.accounts.get(part.account_id)!.asset;
@@ -354,12 +358,12 @@ export class Charging {
   private commitParts(ctx: CommandContext, session: Session, used: bigint, request_number: number): bigint {
     let left = used;
     let committed = 0n;
-    const at = idTime(ctx.ledger.lastTimestamp);
+    const ids = grantIds(ctx, session);
     const events = session.parts.map((part, index) => {
       const take = minBig(left, part.units);
       left -= take;
       committed += take;
-      const id = `cc:${at}:${session.key}:${session.epoch}:${request_number}:c${index}`;
+      const id = `${ids}:${request_number}:c${index}`;
       return take > 0n
         ? { id, pending_id: part.id, amount: take * part.rate, flags: TransferFlag.post_pending_transfer }
         : { id, pending_id: part.id, flags: TransferFlag.void_pending_transfer };
@@ -492,7 +496,7 @@ interface LiveGrant {
 export function livePartsBySession(pending: ReadonlyMap<string, Transfer>): Map<string, LiveGrant> {
   const out = new Map<string, LiveGrant>();
   for (const transfer of pending.values()) {
-    const match = /^cc:(?:[0-9a-z]{12}:)?([^:]+:[^:]+):(\d+):(\d+)$/.exec(transfer.id);
+    const match = GRANT_ID.exec(transfer.id);
     if (!match) continue;
     const session = `cc:${match[1]}`;
     const request_number = Number(match[2]);
