@@ -1,7 +1,7 @@
 // The post-cutover surge: mari serve in its own process on the embedded store; autocannon floods
 // it with balance enquiries (GET /accounts/:id, 90% of requests, offered at nine times the transfer
-// rate) while a paced client on a thread of its own sends
-// transfers (POST /transfers, 10%) and times each one. The target: transfers keep p99 ≤ 50 ms
+// rate) while a paced client on a thread of its own sends transfers (POST /transfers, 10%) and
+// times each one. The target: transfers keep p99 ≤ 50 ms
 // while enquiries run at ≥ 12,000/s. Enquiries spread over every wallet, so the per-customer
 // limit (2/s sustained) is not what is measured; a second, short phase hammers one customer and
 // checks that the flood gets `try_later` quickly.
