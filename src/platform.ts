@@ -18,8 +18,22 @@ export interface ProductModule {
   routes?(): Route[];
   /** Anything that is not a JSON route (a USSD form endpoint, a delivery-report callback). */
   register?(app: FastifyInstance): void | Promise<void>;
+  /**
+   * Takes a request before its handler runs (the body parsed), or throws a RequestError such as
+   * try_later: the surge guard on balance enquiries. The HTTP channel asks it for every request,
+   * including the enquiries its lane answers ahead of fastify.
+   */
+  admit?(request: AdmittedRequest): void;
   /** Stops timers and senders; the ledger is still open while this runs. */
   close?(): Promise<void>;
+}
+
+/** A request as a module's admit sees it: the route's pattern (/accounts/:id), not the path. */
+export interface AdmittedRequest {
+  method: string;
+  url: string;
+  params: unknown;
+  body: unknown;
 }
 
 export interface PlatformContext {

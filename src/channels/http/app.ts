@@ -7,8 +7,9 @@ import type { Config } from '../../config.js';
 import { RequestError } from '../../errors/registry.js';
 import type { LedgerHandle } from '../../store/open.js';
 import type { Writer } from '../../store/writer.js';
-import type { ProductModule } from '../../platform.js';
+import type { AdmittedRequest, ProductModule } from '../../platform.js';
 import { bearerAuth } from './auth.js';
+import { enquiryLane, laneServer, type Lane } from './enquiry_lane.js';
 import { clientErrorHandler, errorHandler, frameworkErrorHandler, notFoundHandler } from './errors.js';
 import { openApiDocument } from './openapi.js';
 import { routes, type Route } from './routes.js';
@@ -27,17 +28,21 @@ export interface AppOptions {
 /** Limits fastify enforces once listening; the body limit comes from the configuration. */
 const REQUEST_TIMEOUT_MS = 30_000;
 const CONNECTION_TIMEOUT_MS = 60_000;
+/** fastify's own default, kept: longer than the idle timeout of common load balancers. */
+const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 const PARAM_LENGTH_MAX = 128;
 /** Headers that carry secrets, censored in every log line that includes them. */
 export const REDACTED_PATHS = ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie'];
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { handle, config, keys } = options;
+  let lane: Lane | undefined;
+  const limits = { keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionTimeout: CONNECTION_TIMEOUT_MS };
   const app = Fastify({
     ...loggerOptions(options.logger, config),
+    serverFactory: (fastify) => laneServer(fastify, () => lane, limits),
     bodyLimit: config.body_bytes_max,
-    requestTimeout: REQUEST_TIMEOUT_MS,
-    connectionTimeout: CONNECTION_TIMEOUT_MS,
+    ...limits,
     routerOptions: { maxParamLength: PARAM_LENGTH_MAX },
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler,
@@ -52,6 +57,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   let document: Record<string, unknown> = {};
   // Read once: callers pass an iterator (platform.modules.values()), which a second loop would find empty.
   const modules = [...(options.modules ?? [])];
+  const admit = admission(modules);
+  app.addHook('preHandler', async function admitRequest(request) {
+    const url = request.routeOptions.url;
+    if (url !== undefined) admit({ method: request.method, url, params: request.params, body: request.body });
+  });
   const table = [
     ...routes({ handle, config, written: (work) => Promise.race([work, writerStop.stopped]) }),
     ...modules.flatMap((module) => module.routes?.() ?? []),
@@ -61,7 +71,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   for (const route of table) register(app, route);
   for (const module of modules) await module.register?.(app);
   app.setNotFoundHandler(notFoundHandler(table));
+  lane = enquiryLane({ handle, keys, admit, log: app.log });
   return app;
+}
+
+/** Every module's admission in turn; the first refusal stands. */
+function admission(modules: readonly ProductModule[]): (request: AdmittedRequest) => void {
+  const admitting = modules.filter((module) => module.admit !== undefined);
+  return (request) => {
+    for (const module of admitting) module.admit!(request);
+  };
 }
 
 /** A pino logger (it keeps its own redaction), pino options, or true for JSON lines at config.log_level. */

@@ -15,7 +15,7 @@ declare module 'fastify' {
   }
 }
 
-const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/i;
+export const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/i;
 const WRITE_ROLES: ReadonlySet<Role> = new Set(['operator']);
 
 export function bearerAuth(keys: KeyStore) {

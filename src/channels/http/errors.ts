@@ -57,11 +57,21 @@ export function errorHandler(error: unknown, request: FastifyRequest, reply: Fas
 }
 
 export function sendError(reply: FastifyReply, error: RequestError): void {
-  if (error.code === 'unauthorized') reply.header('www-authenticate', 'Bearer');
-  if (error.code === 'writer_unavailable' || error.code === 'not_writer') reply.header('retry-after', '1');
+  reply.headers(errorHeaders(error)).code(error.status).type('application/json; charset=utf-8').send(errorBody(error));
+}
+
+export function errorBody(error: RequestError): ErrorBody {
   const body: ErrorBody = { code: error.code, message: error.message };
   if (error.details !== undefined) body.details = error.details;
-  reply.code(error.status).type('application/json; charset=utf-8').send(body);
+  return body;
+}
+
+/** What a client needs besides the body: how to authenticate, or when to try again. */
+export function errorHeaders(error: RequestError): Record<string, string> {
+  if (error.code === 'unauthorized') return { 'www-authenticate': 'Bearer' };
+  if (error.code === 'writer_unavailable' || error.code === 'not_writer') return { 'retry-after': '1' };
+  const wait_s = (error.details as { retry_after_s?: number } | undefined)?.retry_after_s;
+  return wait_s === undefined ? {} : { 'retry-after': String(wait_s) };
 }
 
 /** Router errors (a path that is not valid percent-encoding) that bypass the error handler. */

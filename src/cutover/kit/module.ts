@@ -1,10 +1,10 @@
 // The cutover kit as a platform module: maintenance switches, the public status page and
 // incidents, the surge guard on balance enquiries, and (see runbook_routes.ts) the runbook and
-// maintenance notices. Maintenance and the surge guard are hooked centrally (fastify onRequest),
-// so every module's write routes are covered without each checking.
+// maintenance notices. Maintenance is hooked centrally (fastify onRequest) and the surge guard is
+// the module's admission, which the HTTP channel asks for every request, so every module's routes
+// are covered without each checking.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { RequestError } from '../../errors/registry.js';
 import type { ModuleFactory, PlatformContext, ProductModule } from '../../platform.js';
 import { route, type Route } from '../../channels/http/routes.js';
 import { sendError } from '../../channels/http/errors.js';
@@ -52,7 +52,12 @@ export function cutoverModule(options: CutoverModuleOptions = {}): ModuleFactory
       name: CUTOVER_MODULE,
       maintenance, board, limiter, ...parts,
       routes: () => [...operationsRoutes({ maintenance, board }), ...cutoverRoutes(parts)],
-      register: (app) => registerPublic(app, { maintenance, board, limiter }),
+      register: (app) => registerPublic(app, { maintenance, board }),
+      // The limiter runs once the body is parsed: a PIN balance enquiry names its MSISDN in the body.
+      admit(request) {
+        const customer = enquiryCustomer(request);
+        if (customer !== undefined) limiter.admit(customer);
+      },
       async close() {
         board.close();
         await parts.close();
@@ -70,7 +75,7 @@ function limitsFromEnv(): Partial<SurgeLimits> {
   return limits;
 }
 
-function registerPublic(app: FastifyInstance, parts: { maintenance: Maintenance; board: StatusBoard; limiter: EnquiryLimiter }): void {
+function registerPublic(app: FastifyInstance, parts: { maintenance: Maintenance; board: StatusBoard }): void {
   app.addHook('onRequest', async function maintenanceAndSurge(request: FastifyRequest, reply: FastifyReply) {
     const config = request.routeOptions.config;
     const url = request.routeOptions.url;
@@ -84,21 +89,6 @@ function registerPublic(app: FastifyInstance, parts: { maintenance: Maintenance;
         return reply;
       }
       return;
-    }
-  });
-  // The limiter runs once the body is parsed: a PIN balance enquiry names its MSISDN in the body.
-  app.addHook('preHandler', async function enquirySurge(request: FastifyRequest, reply: FastifyReply) {
-    const url = request.routeOptions.url;
-    if (url === undefined) return;
-    const customer = enquiryCustomer({ method: request.method, url, params: request.params, body: request.body });
-    if (customer === undefined) return;
-    try {
-      parts.limiter.admit(customer);
-    } catch (error) {
-      const refusal = error as RequestError;
-      reply.header('retry-after', String((refusal.details as { retry_after_s: number }).retry_after_s));
-      sendError(reply, refusal);
-      return reply;
     }
   });
   const serve = (type: 'json' | 'html') => async (request: FastifyRequest, reply: FastifyReply) => {
