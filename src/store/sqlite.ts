@@ -91,6 +91,8 @@ export interface SqliteStoreOptions {
   readonly?: boolean;
   /** An empty history index with at least this many transfers behind is built in one sorted pass. */
   history_bulk_minimum?: number;
+  /** How far behind the last commit the history index may fall while nobody reads it (HISTORY_LAG_MS). */
+  history_lag_ms?: number;
 }
 
 
@@ -213,15 +215,16 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * After commits the index catches up at most every HISTORY_LAG_MS: larger chunks cost less per
-   * transfer and compete less with the writer. A history read pokes at once and waits.
+   * After commits the index catches up at most every HISTORY_LAG_MS (or history_lag_ms): larger
+   * chunks cost less per transfer and compete less with the writer. A history read pokes at once
+   * and waits.
    */
   private scheduleIndexing(): void {
     if (this.indexTimer || !this.indexer) return;
     this.indexTimer = setTimeout(() => {
       this.indexTimer = undefined;
       this.pokeIndexer();
-    }, HISTORY_LAG_MS);
+    }, this.options.history_lag_ms ?? HISTORY_LAG_MS);
     this.indexTimer.unref();
   }
 
@@ -245,7 +248,7 @@ export class SqliteStore implements Store {
 
   private rebuildIdFilter(): void {
     const count = Number(this.statements.transferCount.get());
-    this.ids = new IdFilter(Math.max(1_000_000, count * 2));
+    this.ids = IdFilter.rebuiltFor(count);
     for (const id of this.statements.allTransferIds.iterate() as Iterable<string>) this.ids.add(id);
     // Entries still being written are not in the database yet; without them a retry would look new.
     for (const view of this.inflight) for (const id of view.ids()) this.ids.add(id);
