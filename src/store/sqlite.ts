@@ -262,9 +262,11 @@ export class SqliteStore implements Store {
     const s = this.statements;
     const byNo = this.accountsByNo;
     return {
-      // Most ids are new: the filter says so from memory; only a "maybe" reads the database.
-      transfer: (id) => this.inflightFind((view) => view.transfer(id)) ??
-        (this.ids.mightContain(id) ? this.rowToTransfer(s.transferById.get(id) as Row | undefined, byNo) : undefined),
+      // Most ids are new: the filter (which holds the in-flight batches' ids too) says so from
+      // memory, before the in-flight batches are searched; only a "maybe" reads the database.
+      transfer: (id) => (this.ids.mightContain(id)
+        ? this.inflightFind((view) => view.transfer(id)) ?? this.rowToTransfer(s.transferById.get(id) as Row | undefined, byNo)
+        : undefined),
       resolution: (pending_id) => this.inflightFind((view) => view.resolution(pending_id)) ?? this.rowToTransfer(s.resolution.get(pending_id) as Row | undefined, byNo),
       reversal: (original_id) => this.inflightFind((view) => view.reversal(original_id)) ?? this.rowToTransfer(s.reversal.get(original_id) as Row | undefined, byNo),
     };
