@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Importer, IMPORT_WRITER } from '../src/cutover/import.js';
+import { Importer, IMPORT_OPEN } from '../src/cutover/import.js';
 import { reconcile } from '../src/cutover/reconcile.js';
 import { openMysqlSource } from '../src/cutover/source.js';
 import { openLedger } from '../src/store/open.js';
@@ -110,7 +110,7 @@ export async function run(args: string[]): Promise<void> {
   const rows = Object.values(manifest.rows).reduce((a, b) => a + b, 0);
   const dataDir = tempDir('mari-bench-migrate-');
   const source = await openMysqlSource(`${MARIADB}/${database}`);
-  const handle = await openLedger({ dataDir, writer: IMPORT_WRITER });
+  const handle = await openLedger({ dataDir, ...IMPORT_OPEN });
   try {
     let started = performance.now();
     const summary = await new Importer({ source, handle, as_of_local: CUTOVER_LOCAL }).run();

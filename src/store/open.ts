@@ -43,6 +43,8 @@ export interface OpenOptions {
   role?: Partial<WriterRoleOptions>;
   /** SQLite only: an empty history index this far behind is built in one sorted pass (tests lower it). */
   history_bulk_minimum?: number;
+  /** SQLite only: how far behind the last commit the history index may fall while nobody reads it. */
+  history_lag_ms?: number;
   /** The ledger's clock (nanoseconds since the epoch); tests pass a controllable one. */
   clock?: () => bigint;
 }
@@ -57,7 +59,7 @@ export async function openLedger(options: OpenOptions): Promise<LedgerHandle> {
   if (isPostgresUrl(options.store)) return openPostgres(options.store, options);
   const dataDir = options.store ?? options.dataDir;
   if (dataDir === undefined) throw new Error('openLedger needs a data directory or a postgres:// URL');
-  const store = new SqliteStore({ dataDir, history_bulk_minimum: options.history_bulk_minimum });
+  const store = new SqliteStore({ dataDir, history_bulk_minimum: options.history_bulk_minimum, history_lag_ms: options.history_lag_ms });
   const ledger = new Ledger({ assets: store.assets(), clock: options.clock });
   await store.load(ledger);
   ledger.checkInvariants();

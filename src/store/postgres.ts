@@ -149,7 +149,7 @@ export class PostgresStore implements Store {
 
   private async rebuildIdFilter(client: pg.ClientBase): Promise<void> {
     const count = Number((await client.query('SELECT count(*) AS n FROM transfers')).rows[0].n);
-    this.ids = new IdFilter(Math.max(1_000_000, count * 2));
+    this.ids = IdFilter.rebuiltFor(count);
     // Keyset pages: no cursor held open, bounded memory.
     let after = -1n;
     for (;;) {

@@ -91,6 +91,8 @@ export interface SqliteStoreOptions {
   readonly?: boolean;
   /** An empty history index with at least this many transfers behind is built in one sorted pass. */
   history_bulk_minimum?: number;
+  /** How far behind the last commit the history index may fall while nobody reads it (HISTORY_LAG_MS). */
+  history_lag_ms?: number;
 }
 
 
@@ -213,15 +215,16 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * After commits the index catches up at most every HISTORY_LAG_MS: larger chunks cost less per
-   * transfer and compete less with the writer. A history read pokes at once and waits.
+   * After commits the index catches up at most every HISTORY_LAG_MS (or history_lag_ms): larger
+   * chunks cost less per transfer and compete less with the writer. A history read pokes at once
+   * and waits.
    */
   private scheduleIndexing(): void {
     if (this.indexTimer || !this.indexer) return;
     this.indexTimer = setTimeout(() => {
       this.indexTimer = undefined;
       this.pokeIndexer();
-    }, HISTORY_LAG_MS);
+    }, this.options.history_lag_ms ?? HISTORY_LAG_MS);
     this.indexTimer.unref();
   }
 
@@ -245,7 +248,7 @@ export class SqliteStore implements Store {
 
   private rebuildIdFilter(): void {
     const count = Number(this.statements.transferCount.get());
-    this.ids = new IdFilter(Math.max(1_000_000, count * 2));
+    this.ids = IdFilter.rebuiltFor(count);
     for (const id of this.statements.allTransferIds.iterate() as Iterable<string>) this.ids.add(id);
     // Entries still being written are not in the database yet; without them a retry would look new.
     for (const view of this.inflight) for (const id of view.ids()) this.ids.add(id);
@@ -259,9 +262,11 @@ export class SqliteStore implements Store {
     const s = this.statements;
     const byNo = this.accountsByNo;
     return {
-      // Most ids are new: the filter says so from memory; only a "maybe" reads the database.
-      transfer: (id) => this.inflightFind((view) => view.transfer(id)) ??
-        (this.ids.mightContain(id) ? this.rowToTransfer(s.transferById.get(id) as Row | undefined, byNo) : undefined),
+      // Most ids are new: the filter (which holds the in-flight batches' ids too) says so from
+      // memory, before the in-flight batches are searched; only a "maybe" reads the database.
+      transfer: (id) => (this.ids.mightContain(id)
+        ? this.inflightFind((view) => view.transfer(id)) ?? this.rowToTransfer(s.transferById.get(id) as Row | undefined, byNo)
+        : undefined),
       resolution: (pending_id) => this.inflightFind((view) => view.resolution(pending_id)) ?? this.rowToTransfer(s.resolution.get(pending_id) as Row | undefined, byNo),
       reversal: (original_id) => this.inflightFind((view) => view.reversal(original_id)) ?? this.rowToTransfer(s.reversal.get(original_id) as Row | undefined, byNo),
     };

@@ -6,7 +6,10 @@ import Database from 'better-sqlite3';
 import { lowerThreadPriority } from './thread_priority.js';
 import { HistoryIndexer } from './history_index.js';
 
-const CHUNK = 20_000;
+// Entries land at random accounts, so a chunk rewrites about one page of the index per entry
+// once the index outgrows the chunk; a backlog (an import's lag, a restart) indexed in large
+// chunks shares each page among many entries. 250,000 transfers hold ~300 MB here at once.
+const CHUNK = 250_000;
 lowerThreadPriority();
 const { ledgerFile, historyFile, bulkMinimum } = workerData as { ledgerFile: string; historyFile: string; bulkMinimum: number };
 const ledger = new Database(ledgerFile, { readonly: true, fileMustExist: true });

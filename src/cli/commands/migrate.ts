@@ -1,7 +1,7 @@
 // mari migrate: imports the legacy platform (MariaDB/MySQL or CSV) into the data directory,
 // resumable, with a progress bar and a summary (or --json).
 import { loadConfig } from '../../config.js';
-import { Importer, IMPORT_WRITER, type ImportSummary } from '../../cutover/import.js';
+import { Importer, IMPORT_OPEN, type ImportSummary } from '../../cutover/import.js';
 import { harareLocalToMs } from '../../time.js';
 import { openLegacySource } from '../../cutover/open.js';
 import { openLedger } from '../../store/open.js';
@@ -37,7 +37,7 @@ Kill it at any point and run it again: it continues from its last checkpoint, no
     if (values['as-of'] !== undefined && harareLocalToMs(values['as-of']) === undefined) throw new UsageError(`--as-of: '${values['as-of']}' is not a Harare local time like '2026-11-20 21:00:00'`);
     const config = loadConfig(process.env, values['data-dir'] ? { data_dir: values['data-dir'] } : {});
     const source = await openLegacySource({ from: values.from, from_csv: values['from-csv'] });
-    const handle = await openLedger({ dataDir: config.data_dir, writer: IMPORT_WRITER });
+    const handle = await openLedger({ dataDir: config.data_dir, ...IMPORT_OPEN });
     const bars = new Map<string, Progress>();
     let summary: ImportSummary;
     try {

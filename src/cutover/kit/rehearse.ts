@@ -1,7 +1,7 @@
 // mari rehearse: the whole migration against a copy of legacy (or a generated set of the same
 // size) into a scratch data directory, each step timed, so the announced window is measured,
 // not guessed. The report feeds `mari plan-window --rehearsal`.
-import { Importer, IMPORT_WRITER } from '../import.js';
+import { Importer, IMPORT_OPEN } from '../import.js';
 import { openLegacySource } from '../open.js';
 import { reconcile } from '../reconcile.js';
 import { msToHarareLocal } from '../../time.js';
@@ -34,7 +34,7 @@ export async function rehearse(options: { from: string; data_dir: string; onStep
   const steps: RehearsalStep[] = [];
   const started_at = new Date().toISOString();
   const source = await openLegacySource({ from: options.from });
-  const handle = await openLedger({ dataDir: options.data_dir, writer: IMPORT_WRITER });
+  const handle = await openLedger({ dataDir: options.data_dir, ...IMPORT_OPEN });
   try {
     const as_of_local = msToHarareLocal(Date.now());
     const bulk = await timed(steps, 'import', () => new Importer({ source, handle, as_of_local }).run(),

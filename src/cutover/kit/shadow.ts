@@ -4,7 +4,7 @@
 // at the window's start; each row goes through the mobile money service API, so what differs is
 // what customers would see differ. Differences are grouped by cause; declared ones apart.
 import fs from 'node:fs';
-import { Importer, IMPORT_WRITER, txnTransferId, type Phase } from '../import.js';
+import { Importer, IMPORT_OPEN, txnTransferId, type Phase } from '../import.js';
 import { openLegacySource } from '../open.js';
 import type { LegacySource, Row } from '../source.js';
 import { LEGACY_ACCOUNTS, MIGRATION_FINDINGS, type LegacyWalletRecord, type RangeDocument } from '../formats.js';
@@ -204,7 +204,7 @@ export async function shadow(options: {
   // 1. The scratch copy: the migration with legacy as of the window's start.
   let phase: Phase | undefined;
   const raw = await openLegacySource({ from: options.from });
-  const handle = await openLedger({ dataDir: options.data_dir, writer: IMPORT_WRITER });
+  const handle = await openLedger({ dataDir: options.data_dir, ...IMPORT_OPEN });
   const clock = { now: new Date(harareLocalToMs(since)!) };
   try {
     const imported = await new Importer({ source: sourceAsOf(raw, since, () => phase), handle, as_of_local: since, onProgress: (p) => (phase = p.phase) }).run();
