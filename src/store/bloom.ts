@@ -1,6 +1,6 @@
-// A Bloom filter over transfer ids. Almost every new transfer has a new id; asking the filter
-// first answers "certainly new" from memory and leaves the database for the rare "maybe seen".
-// False positives cost one index lookup; there are no false negatives.
+// A Bloom filter over ids (transfer ids, client references). Almost every new transfer has a new
+// id; asking the filter first answers "certainly new" from memory and leaves the database for the
+// rare "maybe seen". False positives cost one index lookup; there are no false negatives.
 const HASHES = 7;
 
 export class IdFilter {
@@ -12,6 +12,11 @@ export class IdFilter {
     const size = nextPowerOfTwo(Math.max(1 << 16, expected * 10));
     this.bits = new Uint32Array(size >>> 5);
     this.mask = size - 1;
+  }
+
+  /** Ids added so far. */
+  get size(): number {
+    return this.count;
   }
 
   /** Whether the filter is fuller than its design (then false positives rise; rebuild bigger). */

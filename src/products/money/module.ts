@@ -22,11 +22,14 @@
 //                        transaction (by reference)
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { RequestError } from '../../errors/registry.js';
 import { formatAmount } from '../../ledger/amount.js';
 import { expiryId } from '../../ledger/ledger.js';
 import { AccountFlag, TransferFlag, available, type Account, type AccountInput, type Transfer, type TransferInput } from '../../ledger/types.js';
+import { IdFilter } from '../../store/bloom.js';
 import type { LedgerHandle } from '../../store/open.js';
+import type { Store } from '../../store/store.js';
 import type { CommandContext } from '../../store/writer.js';
 import type { ProductModule } from '../../platform.js';
 import type { Route } from '../../channels/http/routes.js';
@@ -64,6 +67,10 @@ const NAME_LENGTH_MAX = 80;
 /** Money has scale 2, airtime scale 4: one cent buys 100 airtime units. */
 const AIRTIME_UNITS_PER_MINOR = 100n;
 const TRANSACTIONS_IN_MEMORY_MAX = 500_000;
+/** References the filter of recorded ones is sized for at least (it grows when full). */
+const REFERENCES_EXPECTED_MIN = 1_000_000;
+/** References a growing filter loads between two pauses that let requests through. */
+const REFERENCES_PER_PAUSE = 10_000;
 /** Wallet history read for a mini statement: enough for 5 transactions of up to 4 legs each, and a few holds. */
 const STATEMENT_HISTORY_MAX = 40;
 
@@ -120,6 +127,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
     readonly parties: PartyDirectory,
     private readonly pins: Map<string, PinRecord>,
     private readonly usage: Map<string, Usage>,
+    private references: IdFilter,
     options: MoneyOptions,
   ) {
     this.clock = options.clock ?? (() => new Date());
@@ -138,6 +146,8 @@ export class MoneyModule implements ProductModule, WalletDirectory {
 
   /** Transactions by reference: every one this process wrote, and older ones once looked up. */
   private readonly transactions = new Map<string, MoneyTransaction>();
+  /** A bigger filter being loaded while `references` is full; references saved meanwhile go to both. */
+  private nextReferences: IdFilter | undefined;
 
   /** Loads parties, PINs and usage counters. */
   static async open(handle: LedgerHandle, options: MoneyOptions): Promise<MoneyModule> {
@@ -146,7 +156,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
     for await (const doc of handle.store.documents(PINS)) pins.set(doc.key, pinFromDocument(doc));
     const usage = new Map<string, Usage>();
     for await (const doc of handle.store.documents(USAGE)) usage.set(doc.key, usageFromDocument(doc));
-    return new MoneyModule(handle, options.tariff, parties, pins, usage, options);
+    return new MoneyModule(handle, options.tariff, parties, pins, usage, await loadReferences(handle.store), options);
   }
 
   /** The HTTP routes (routes.ts), listed in /openapi.json like the ledger's. */
@@ -1016,6 +1026,8 @@ export class MoneyModule implements ProductModule, WalletDirectory {
   private async lookup(reference: string): Promise<MoneyTransaction | undefined> {
     const known = this.transactions.get(reference);
     if (known) return known;
+    // Most references are new: the filter says so without a read of the store.
+    if (!this.references.mightContain(reference)) return undefined;
     const doc = await this.handle.store.document(TRANSACTIONS, reference);
     if (!doc) return undefined;
     // A command may have recorded it while we read: memory is newer.
@@ -1034,6 +1046,31 @@ export class MoneyModule implements ProductModule, WalletDirectory {
   private save(ctx: CommandContext, tx: MoneyTransaction): void {
     ctx.put(transactionDocument(tx));
     this.remember(tx);
+    this.references.add(tx.reference);
+    this.nextReferences?.add(tx.reference);
+    if (this.references.saturated && !this.nextReferences) void this.growReferences();
+  }
+
+  /** A full filter answers "maybe" ever more often: a bigger one is loaded, and this one serves until it is ready. */
+  private async growReferences(): Promise<void> {
+    const next = new IdFilter(this.references.size * 2);
+    this.nextReferences = next;
+    try {
+      // Outside the command that filled the filter, pausing now and then: a scan of millions of keys must not hold up requests.
+      let scanned = 0;
+      await nextTurn();
+      for await (const reference of this.handle.store.documentKeys(TRANSACTIONS)) {
+        next.add(reference);
+        if (++scanned % REFERENCES_PER_PAUSE === 0) await nextTurn();
+      }
+      // Recorded but perhaps not yet durable when their keys were read: memory holds every recent one.
+      for (const reference of this.transactions.keys()) next.add(reference);
+      this.references = next;
+    } catch {
+      // The full filter still has no false negatives: only more reads. The next save tries again.
+    } finally {
+      this.nextReferences = undefined;
+    }
   }
 
   private record(options: {
@@ -1187,6 +1224,21 @@ interface LegDraft {
 
 function leg(id: string, debit: string, credit: string, amount: bigint, asset: string, code: number): LegDraft {
   return { id, debit, credit, amount, asset, code };
+}
+
+/** A filter of every transaction reference recorded in the store, sized so that it is not already full. */
+async function loadReferences(store: Store): Promise<IdFilter> {
+  let expected = REFERENCES_EXPECTED_MIN;
+  for (;;) {
+    const filter = await addRecordedReferences(store, new IdFilter(expected));
+    if (!filter.saturated) return filter;
+    expected = filter.size * 2;
+  }
+}
+
+async function addRecordedReferences(store: Store, filter: IdFilter): Promise<IdFilter> {
+  for await (const reference of store.documentKeys(TRANSACTIONS)) filter.add(reference);
+  return filter;
 }
 
 function legIds(reference: string, suffixes: string[]): string[] {
