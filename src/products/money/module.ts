@@ -144,8 +144,11 @@ export class MoneyModule implements ProductModule, WalletDirectory {
     clearInterval(this.sweepTimer);
   }
 
-  /** Transactions by reference: every one this process wrote, and older ones once looked up. */
-  private readonly transactions = new Map<string, MoneyTransaction>();
+  /**
+   * Transactions by reference, as their recorded JSON: every one this process wrote, and older ones
+   * once looked up. One string each, not an object graph, leaves the collector little to copy and trace.
+   */
+  private readonly transactions = new Map<string, string>();
   /** A bigger filter being loaded while `references` is full; references saved meanwhile go to both. */
   private nextReferences: IdFilter | undefined;
 
@@ -568,7 +571,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
     return this.handle.writer.execute({
       ids: legIds(reference, ['', ':fee', ':post', ':fee:post', ':com']),
       run: (ctx) => {
-        const tx = this.transactions.get(reference)!;
+        const tx = this.known(reference)!;
         const done = action === 'complete' ? tx.status === 'completed' || tx.status === 'reversed' : tx.status === 'cancelled';
         if (done) return tx;
         if (tx.status !== 'pending') throw new RequestError('cash_out_closed');
@@ -646,7 +649,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
       const done = await this.handle.writer.execute({
         ids: [expiryId(`mm:${reference}`)],
         run: (ctx) => {
-          const tx = this.transactions.get(reference)!;
+          const tx = this.known(reference)!;
           // Completed or cancelled since the scan, or resolved through the ledger API rather than by its timeout.
           if (tx.status !== 'pending' || this.handle.ledger.pending.has(`mm:${reference}`)) return false;
           if (!ctx.transfer(expiryId(`mm:${reference}`))) return false;
@@ -819,7 +822,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
     const ids = original.legs.flatMap((l, i) => [l.id, `mm:${reference}:${i}`]);
     return this.transact({
       service: 'reversal', reference, fields: { original: originalRef, reason }, ids,
-      run: (ctx, now) => this.reverseCommand(ctx, { reference, reason, original: this.transactions.get(originalRef)!, now }),
+      run: (ctx, now) => this.reverseCommand(ctx, { reference, reason, original: this.known(originalRef)!, now }),
     });
   }
 
@@ -836,7 +839,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
       service: 'reversal', reference, fields: { original, reason }, ids: [...legIds, ...legIds.map((_, i) => `mm:${reference}:${i}`)],
       run: (ctx, now) => {
         // Reversed by an earlier command of this batch: its record is in memory now.
-        const known = this.transactions.get(original) ?? this.migratedTransaction(ctx, original, legIds);
+        const known = this.known(original) ?? this.migratedTransaction(ctx, original, legIds);
         return this.reverseCommand(ctx, { reference, reason, original: known, now });
       },
     });
@@ -1009,7 +1012,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
       ids: [...plan.ids, txnTransferId(plan.reference)],
       run: (ctx) => {
         // A retry that raced the first call past the lookup above.
-        const raced = this.transactions.get(plan.reference);
+        const raced = this.known(plan.reference);
         if (raced) return answerRetry(raced, fingerprint);
         // A client retrying, after the cutover, a request the legacy platform already carried out.
         if (ctx.transfer(txnTransferId(plan.reference))) throw new RequestError('reference_migrated', { reference: plan.reference });
@@ -1024,28 +1027,35 @@ export class MoneyModule implements ProductModule, WalletDirectory {
 
   /** The transaction recorded under a reference, from memory or the store. */
   private async lookup(reference: string): Promise<MoneyTransaction | undefined> {
-    const known = this.transactions.get(reference);
+    const known = this.known(reference);
     if (known) return known;
     // Most references are new: the filter says so without a read of the store.
     if (!this.references.mightContain(reference)) return undefined;
     const doc = await this.handle.store.document(TRANSACTIONS, reference);
     if (!doc) return undefined;
     // A command may have recorded it while we read: memory is newer.
-    const tx = this.transactions.get(reference) ?? transactionFromDocument(doc);
-    this.remember(tx);
-    return tx;
+    const value = this.transactions.get(reference) ?? doc.value;
+    this.remember(reference, value);
+    return transactionFromDocument({ value });
   }
 
-  private remember(tx: MoneyTransaction): void {
-    this.transactions.delete(tx.reference);
+  /** The transaction in memory, as a fresh object the caller may change. */
+  private known(reference: string): MoneyTransaction | undefined {
+    const value = this.transactions.get(reference);
+    return value === undefined ? undefined : transactionFromDocument({ value });
+  }
+
+  private remember(reference: string, value: string): void {
+    this.transactions.delete(reference);
     // Forgetting the oldest only costs a store read if it is asked for again.
     while (this.transactions.size >= TRANSACTIONS_IN_MEMORY_MAX) this.transactions.delete(this.transactions.keys().next().value!);
-    this.transactions.set(tx.reference, tx);
+    this.transactions.set(reference, value);
   }
 
   private save(ctx: CommandContext, tx: MoneyTransaction): void {
-    ctx.put(transactionDocument(tx));
-    this.remember(tx);
+    const document = transactionDocument(tx);
+    ctx.put(document);
+    this.remember(tx.reference, document.value!);
     this.references.add(tx.reference);
     this.nextReferences?.add(tx.reference);
     if (this.references.saturated && !this.nextReferences) void this.growReferences();
