@@ -1,6 +1,6 @@
-// A Bloom filter over transfer ids. Almost every new transfer has a new id; asking the filter
-// first answers "certainly new" from memory and leaves the database for the rare "maybe seen".
-// False positives cost one index lookup; there are no false negatives.
+// A Bloom filter over ids (transfer ids, client references). Almost every new transfer has a new
+// id; asking the filter first answers "certainly new" from memory and leaves the database for the
+// rare "maybe seen". False positives cost one index lookup; there are no false negatives.
 const HASHES = 7;
 
 /**
@@ -25,6 +25,11 @@ export class IdFilter {
   /** An empty filter with room for `count` ids and the growth after them. */
   static rebuiltFor(count: number): IdFilter {
     return new IdFilter(Math.max(1_000_000, count * REBUILD_GROWTH));
+  }
+
+  /** Ids added so far. */
+  get size(): number {
+    return this.count;
   }
 
   /** Whether the filter is fuller than its design (then false positives rise; rebuild bigger). */

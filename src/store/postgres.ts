@@ -34,6 +34,8 @@ const HISTORY_CHUNK = 10_000;
 const FOLLOW_INTERVAL_MS = 200;
 /** How long a history read waits for the index before it is refused. */
 const HISTORY_WAIT_MS = 30_000;
+/** Document keys read per query by documentKeys(). */
+const DOCUMENT_KEYS_PAGE = 10_000;
 
 type View = Lookups & { ids(): Iterable<string> };
 
@@ -371,6 +373,16 @@ export class PostgresStore implements Store {
       for (const row of rows) yield documentFromRow(row);
       if (rows.length < 1000) return;
       left -= rows.length;
+      after = rows[rows.length - 1].key as string;
+    }
+  }
+
+  async *documentKeys(collection: string): AsyncIterable<string> {
+    let after = '';
+    for (;;) {
+      const { rows } = await this.pool.query('SELECT key FROM documents WHERE collection = $1 AND key > $2 ORDER BY key LIMIT $3', [collection, after, DOCUMENT_KEYS_PAGE]);
+      for (const row of rows) yield row.key as string;
+      if (rows.length < DOCUMENT_KEYS_PAGE) return;
       after = rows[rows.length - 1].key as string;
     }
   }

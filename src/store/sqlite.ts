@@ -82,6 +82,8 @@ const WORKER_STOP_TIMEOUT_MS = 10_000;
 const HISTORY_LAG_MS = 500;
 /** An empty index this far behind (rebuilt after it was lost, or first opened on a big journal) is built in one sorted pass (HistoryIndexer.bulkBuild). */
 const HISTORY_BULK_MINIMUM = 200_000;
+/** Document keys read per statement by documentKeys(). */
+const DOCUMENT_KEYS_PAGE = 10_000;
 /** Later than any timestamp the ledger assigns (nanoseconds, good until 2116). */
 const TIMESTAMP_END = 1n << 62n;
 
@@ -477,6 +479,17 @@ export class SqliteStore implements Store {
     }
   }
 
+  async *documentKeys(collection: string): AsyncIterable<string> {
+    // Keys are never empty, so '' starts at the first; pages keep no statement open across awaits.
+    let after = '';
+    for (;;) {
+      const keys = this.statements.documentKeys.all(collection, after, DOCUMENT_KEYS_PAGE) as string[];
+      yield* keys;
+      if (keys.length < DOCUMENT_KEYS_PAGE) return;
+      after = keys[keys.length - 1];
+    }
+  }
+
   async close(): Promise<void> {
     clearTimeout(this.indexTimer);
     const indexer = this.indexer;
@@ -552,6 +565,7 @@ function prepare(db: Database.Database, history: Database.Database) {
     recordCount: db.prepare('SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM transfers) AS n'),
     entryCount: db.prepare('SELECT count(*) AS n FROM journal'),
     document: db.prepare('SELECT * FROM documents WHERE collection = ? AND key = ?'),
+    documentKeys: db.prepare('SELECT key FROM documents WHERE collection = ? AND key > ? ORDER BY key LIMIT ?').pluck(),
     historyPage: history.prepare('SELECT * FROM entries WHERE account_no = ? AND timestamp < ? ORDER BY timestamp DESC LIMIT ?'),
     historyEntry: history.prepare('SELECT * FROM entries WHERE account_no = ? AND timestamp = ?'),
     historyEntryCount: history.prepare('SELECT count(*) FROM entries WHERE timestamp <= ?').pluck(),

@@ -87,5 +87,7 @@ export interface Store {
   document(collection: string, key: string): Promise<StoredDocument | undefined>;
   /** Committed documents of a collection in key order; streams, so a whole collection can be loaded at start. */
   documents(collection: string, query?: DocumentQuery): AsyncIterable<StoredDocument>;
+  /** The keys alone of a collection's committed documents, in key order: a whole collection's keys can be loaded at start. */
+  documentKeys(collection: string): AsyncIterable<string>;
   close(): Promise<void>;
 }

@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { RequestError } from '../../src/errors/registry.js';
 import { AccountFlag } from '../../src/ledger/types.js';
 import type { LedgerHandle } from '../../src/store/open.js';
-import type { StoredDocument } from '../../src/store/store.js';
 import { place, STORE_KINDS, type Place } from '../helpers/stores.js';
 
 /** Opens a fresh store of this kind (or `existing` again), closed when the test ends. */
@@ -16,9 +15,9 @@ async function open(t: TestContext, kind: 'sqlite' | 'postgres', existing?: Plac
   return { handle };
 }
 
-async function all(iterable: AsyncIterable<StoredDocument>): Promise<StoredDocument[]> {
-  const out: StoredDocument[] = [];
-  for await (const doc of iterable) out.push(doc);
+async function all<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of iterable) out.push(item);
   return out;
 }
 
@@ -117,7 +116,7 @@ test(`${kind}: a command that throws after writing transfers stops the writer ra
   await assert.rejects(handle.writer.createTransfers([]), (e: unknown) => e instanceof RequestError && e.code === 'writer_unavailable');
 });
 
-test(`${kind}: documents: delete, prefix, tag and paging past 1,000 in key order`, async (t) => {
+test(`${kind}: documents: delete, prefix, tag, keys alone and paging past 1,000 in key order`, async (t) => {
   const { handle } = await open(t, kind);
   await handle.writer.execute({
     run(ctx) {
@@ -133,6 +132,7 @@ test(`${kind}: documents: delete, prefix, tag and paging past 1,000 in key order
   assert.equal((await all(handle.store.documents('vouchers', { tag: 'odd' }))).length, 1_250);
   assert.deepEqual((await all(handle.store.documents('vouchers', { prefix: 'b1:', after: 'b1:02497' }))).map((d) => d.key), ['b1:02498', 'b1:02499']);
   assert.equal((await all(handle.store.documents('vouchers', { limit: 1_001 }))).length, 1_001);
+  assert.deepEqual(await all(handle.store.documentKeys('vouchers')), (await all(handle.store.documents('vouchers'))).map((d) => d.key));
   await handle.writer.execute({ run: (ctx) => ctx.put({ collection: 'vouchers', key: 'b2:00000', value: null }) });
   assert.equal(await handle.store.document('vouchers', 'b2:00000'), undefined);
 });

@@ -54,6 +54,15 @@ const ROUTE_SERVICES: readonly (readonly [RegExp, Service | null])[] = [
 
 /** The service a route's path belongs to, or null for operations routes and unknown paths. */
 export function serviceOfPath(url: string): Service | null {
-  for (const [pattern, service] of ROUTE_SERVICES) if (pattern.test(url)) return service;
-  return null;
+  let service = SERVICE_OF_PATH.get(url);
+  if (service === undefined) {
+    service = ROUTE_SERVICES.find(([pattern]) => pattern.test(url))?.[1] ?? null;
+    // Every write asks with its route's path: the patterns run once per route, not per request.
+    if (SERVICE_OF_PATH.size < SERVICE_OF_PATH_MAX) SERVICE_OF_PATH.set(url, service);
+  }
+  return service;
 }
+
+/** Paths remembered by serviceOfPath: route templates, a few hundred; bounded all the same. */
+const SERVICE_OF_PATH_MAX = 4_096;
+const SERVICE_OF_PATH = new Map<string, Service | null>();

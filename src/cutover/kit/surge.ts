@@ -63,9 +63,9 @@ function refill(bucket: Bucket, options: { rate_per_s: number; burst: number; no
 /** Enquiry routes: reads of a balance, keyed by whom they are about (the MSISDN, else the account). */
 export function enquiryCustomer(options: { method: string; url: string; params: unknown; body: unknown }): string | undefined {
   const { method, url } = options;
-  const p = { ...(options.params ?? {}), ...(method === 'POST' && typeof options.body === 'object' ? options.body : {}) } as Record<string, unknown>;
   const enquiry = method === 'GET' ? url === '/accounts/:id' || /balances?$/.test(url) : /\/balance$/.test(url);
   if (!enquiry) return undefined;
+  const p = { ...(options.params ?? {}), ...(method === 'POST' && typeof options.body === 'object' ? options.body : {}) } as Record<string, unknown>;
   const customer = p.msisdn ?? p.id ?? p.account_id;
   return typeof customer === 'string' ? customer.replace(/[^0-9A-Za-z:._-]/g, '') : undefined;
 }

@@ -78,15 +78,34 @@ export function noticeText(language: Language, notice: Notice): string {
 
 /** `23/11/26 14:02` in Harare (UTC+2 all year). */
 export function shortHarare(date: Date): string {
-  const local = new Date(date.getTime() + HARARE_OFFSET_MS).toISOString();
-  return `${local.slice(8, 10)}/${local.slice(5, 7)}/${local.slice(2, 4)} ${local.slice(11, 16)}`;
+  return harareMinute(date).short;
 }
 
 /** The Harare calendar day and month of an instant: the periods limits are counted in. */
 export function harareDay(date: Date): string {
-  return new Date(date.getTime() + HARARE_OFFSET_MS).toISOString().slice(0, 10);
+  return harareMinute(date).day;
 }
 
 export function harareMonth(date: Date): string {
-  return harareDay(date).slice(0, 7);
+  return harareMinute(date).month;
+}
+
+const MS_PER_MINUTE = 60_000;
+/**
+ * The last minute formatted: every send asks for its day and month (limits) and its time (two
+ * notices), nearly always within the minute before, and formatting a date costs more than the rest.
+ */
+let formatted = { minute: NaN, short: '', day: '', month: '' };
+
+function harareMinute(date: Date): { short: string; day: string; month: string } {
+  const minute = Math.floor(date.getTime() / MS_PER_MINUTE);
+  if (minute === formatted.minute) return formatted;
+  const local = new Date(minute * MS_PER_MINUTE + HARARE_OFFSET_MS).toISOString();
+  formatted = {
+    minute,
+    short: `${local.slice(8, 10)}/${local.slice(5, 7)}/${local.slice(2, 4)} ${local.slice(11, 16)}`,
+    day: local.slice(0, 10),
+    month: local.slice(0, 7),
+  };
+  return formatted;
 }

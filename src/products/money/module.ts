@@ -22,11 +22,14 @@
 //                        transaction (by reference)
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { RequestError } from '../../errors/registry.js';
 import { formatAmount } from '../../ledger/amount.js';
 import { expiryId } from '../../ledger/ledger.js';
 import { AccountFlag, TransferFlag, available, type Account, type AccountInput, type Transfer, type TransferInput } from '../../ledger/types.js';
+import { IdFilter } from '../../store/bloom.js';
 import type { LedgerHandle } from '../../store/open.js';
+import type { Store } from '../../store/store.js';
 import type { CommandContext } from '../../store/writer.js';
 import type { ProductModule } from '../../platform.js';
 import type { Route } from '../../channels/http/routes.js';
@@ -64,6 +67,10 @@ const NAME_LENGTH_MAX = 80;
 /** Money has scale 2, airtime scale 4: one cent buys 100 airtime units. */
 const AIRTIME_UNITS_PER_MINOR = 100n;
 const TRANSACTIONS_IN_MEMORY_MAX = 500_000;
+/** References the filter of recorded ones is sized for at least (it grows when full). */
+const REFERENCES_EXPECTED_MIN = 1_000_000;
+/** References a growing filter loads between two pauses that let requests through. */
+const REFERENCES_PER_PAUSE = 10_000;
 /** Wallet history read for a mini statement: enough for 5 transactions of up to 4 legs each, and a few holds. */
 const STATEMENT_HISTORY_MAX = 40;
 
@@ -120,6 +127,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
     readonly parties: PartyDirectory,
     private readonly pins: Map<string, PinRecord>,
     private readonly usage: Map<string, Usage>,
+    private references: IdFilter,
     options: MoneyOptions,
   ) {
     this.clock = options.clock ?? (() => new Date());
@@ -136,8 +144,13 @@ export class MoneyModule implements ProductModule, WalletDirectory {
     clearInterval(this.sweepTimer);
   }
 
-  /** Transactions by reference: every one this process wrote, and older ones once looked up. */
-  private readonly transactions = new Map<string, MoneyTransaction>();
+  /**
+   * Transactions by reference, as their recorded JSON: every one this process wrote, and older ones
+   * once looked up. One string each, not an object graph, leaves the collector little to copy and trace.
+   */
+  private readonly transactions = new Map<string, string>();
+  /** A bigger filter being loaded while `references` is full; references saved meanwhile go to both. */
+  private nextReferences: IdFilter | undefined;
 
   /** Loads parties, PINs and usage counters. */
   static async open(handle: LedgerHandle, options: MoneyOptions): Promise<MoneyModule> {
@@ -146,7 +159,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
     for await (const doc of handle.store.documents(PINS)) pins.set(doc.key, pinFromDocument(doc));
     const usage = new Map<string, Usage>();
     for await (const doc of handle.store.documents(USAGE)) usage.set(doc.key, usageFromDocument(doc));
-    return new MoneyModule(handle, options.tariff, parties, pins, usage, options);
+    return new MoneyModule(handle, options.tariff, parties, pins, usage, await loadReferences(handle.store), options);
   }
 
   /** The HTTP routes (routes.ts), listed in /openapi.json like the ledger's. */
@@ -558,7 +571,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
     return this.handle.writer.execute({
       ids: legIds(reference, ['', ':fee', ':post', ':fee:post', ':com']),
       run: (ctx) => {
-        const tx = this.transactions.get(reference)!;
+        const tx = this.known(reference)!;
         const done = action === 'complete' ? tx.status === 'completed' || tx.status === 'reversed' : tx.status === 'cancelled';
         if (done) return tx;
         if (tx.status !== 'pending') throw new RequestError('cash_out_closed');
@@ -636,7 +649,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
       const done = await this.handle.writer.execute({
         ids: [expiryId(`mm:${reference}`)],
         run: (ctx) => {
-          const tx = this.transactions.get(reference)!;
+          const tx = this.known(reference)!;
           // Completed or cancelled since the scan, or resolved through the ledger API rather than by its timeout.
           if (tx.status !== 'pending' || this.handle.ledger.pending.has(`mm:${reference}`)) return false;
           if (!ctx.transfer(expiryId(`mm:${reference}`))) return false;
@@ -809,7 +822,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
     const ids = original.legs.flatMap((l, i) => [l.id, `mm:${reference}:${i}`]);
     return this.transact({
       service: 'reversal', reference, fields: { original: originalRef, reason }, ids,
-      run: (ctx, now) => this.reverseCommand(ctx, { reference, reason, original: this.transactions.get(originalRef)!, now }),
+      run: (ctx, now) => this.reverseCommand(ctx, { reference, reason, original: this.known(originalRef)!, now }),
     });
   }
 
@@ -826,7 +839,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
       service: 'reversal', reference, fields: { original, reason }, ids: [...legIds, ...legIds.map((_, i) => `mm:${reference}:${i}`)],
       run: (ctx, now) => {
         // Reversed by an earlier command of this batch: its record is in memory now.
-        const known = this.transactions.get(original) ?? this.migratedTransaction(ctx, original, legIds);
+        const known = this.known(original) ?? this.migratedTransaction(ctx, original, legIds);
         return this.reverseCommand(ctx, { reference, reason, original: known, now });
       },
     });
@@ -999,7 +1012,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
       ids: [...plan.ids, txnTransferId(plan.reference)],
       run: (ctx) => {
         // A retry that raced the first call past the lookup above.
-        const raced = this.transactions.get(plan.reference);
+        const raced = this.known(plan.reference);
         if (raced) return answerRetry(raced, fingerprint);
         // A client retrying, after the cutover, a request the legacy platform already carried out.
         if (ctx.transfer(txnTransferId(plan.reference))) throw new RequestError('reference_migrated', { reference: plan.reference });
@@ -1014,26 +1027,60 @@ export class MoneyModule implements ProductModule, WalletDirectory {
 
   /** The transaction recorded under a reference, from memory or the store. */
   private async lookup(reference: string): Promise<MoneyTransaction | undefined> {
-    const known = this.transactions.get(reference);
+    const known = this.known(reference);
     if (known) return known;
+    // Most references are new: the filter says so without a read of the store.
+    if (!this.references.mightContain(reference)) return undefined;
     const doc = await this.handle.store.document(TRANSACTIONS, reference);
     if (!doc) return undefined;
     // A command may have recorded it while we read: memory is newer.
-    const tx = this.transactions.get(reference) ?? transactionFromDocument(doc);
-    this.remember(tx);
-    return tx;
+    const value = this.transactions.get(reference) ?? doc.value;
+    this.remember(reference, value);
+    return transactionFromDocument({ value });
   }
 
-  private remember(tx: MoneyTransaction): void {
-    this.transactions.delete(tx.reference);
+  /** The transaction in memory, as a fresh object the caller may change. */
+  private known(reference: string): MoneyTransaction | undefined {
+    const value = this.transactions.get(reference);
+    return value === undefined ? undefined : transactionFromDocument({ value });
+  }
+
+  private remember(reference: string, value: string): void {
+    this.transactions.delete(reference);
     // Forgetting the oldest only costs a store read if it is asked for again.
     while (this.transactions.size >= TRANSACTIONS_IN_MEMORY_MAX) this.transactions.delete(this.transactions.keys().next().value!);
-    this.transactions.set(tx.reference, tx);
+    this.transactions.set(reference, value);
   }
 
   private save(ctx: CommandContext, tx: MoneyTransaction): void {
-    ctx.put(transactionDocument(tx));
-    this.remember(tx);
+    const document = transactionDocument(tx);
+    ctx.put(document);
+    this.remember(tx.reference, document.value!);
+    this.references.add(tx.reference);
+    this.nextReferences?.add(tx.reference);
+    if (this.references.saturated && !this.nextReferences) void this.growReferences();
+  }
+
+  /** A full filter answers "maybe" ever more often: a bigger one is loaded, and this one serves until it is ready. */
+  private async growReferences(): Promise<void> {
+    const next = new IdFilter(this.references.size * 2);
+    this.nextReferences = next;
+    try {
+      // Outside the command that filled the filter, pausing now and then: a scan of millions of keys must not hold up requests.
+      let scanned = 0;
+      await nextTurn();
+      for await (const reference of this.handle.store.documentKeys(TRANSACTIONS)) {
+        next.add(reference);
+        if (++scanned % REFERENCES_PER_PAUSE === 0) await nextTurn();
+      }
+      // Recorded but perhaps not yet durable when their keys were read: memory holds every recent one.
+      for (const reference of this.transactions.keys()) next.add(reference);
+      this.references = next;
+    } catch {
+      // The full filter still has no false negatives: only more reads. The next save tries again.
+    } finally {
+      this.nextReferences = undefined;
+    }
   }
 
   private record(options: {
@@ -1189,13 +1236,29 @@ function leg(id: string, debit: string, credit: string, amount: bigint, asset: s
   return { id, debit, credit, amount, asset, code };
 }
 
+/** A filter of every transaction reference recorded in the store, sized so that it is not already full. */
+async function loadReferences(store: Store): Promise<IdFilter> {
+  let expected = REFERENCES_EXPECTED_MIN;
+  for (;;) {
+    const filter = await addRecordedReferences(store, new IdFilter(expected));
+    if (!filter.saturated) return filter;
+    expected = filter.size * 2;
+  }
+}
+
+async function addRecordedReferences(store: Store, filter: IdFilter): Promise<IdFilter> {
+  for await (const reference of store.documentKeys(TRANSACTIONS)) filter.add(reference);
+  return filter;
+}
+
 function legIds(reference: string, suffixes: string[]): string[] {
   return suffixes.map((s) => `mm:${reference}${s}`);
 }
 
 function fingerprintOf(service: Service, fields: Record<string, string>): string {
   const canonical = JSON.stringify([service, ...Object.keys(fields).sort().map((k) => [k, fields[k]])]);
-  return crypto.createHash('sha256').update(canonical).digest('hex').slice(0, 32);
+  // One-shot: a Hash object costs more than hashing a few dozen bytes.
+  return crypto.hash('sha256', canonical, 'hex').slice(0, 32);
 }
 
 function answerRetry(tx: MoneyTransaction, fingerprint: string): MoneyTransaction {
