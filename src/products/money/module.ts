@@ -67,8 +67,6 @@ const NAME_LENGTH_MAX = 80;
 /** Money has scale 2, airtime scale 4: one cent buys 100 airtime units. */
 const AIRTIME_UNITS_PER_MINOR = 100n;
 const TRANSACTIONS_IN_MEMORY_MAX = 500_000;
-/** References the filter of recorded ones is sized for at least (it grows when full). */
-const REFERENCES_EXPECTED_MIN = 1_000_000;
 /** References a growing filter loads between two pauses that let requests through. */
 const REFERENCES_PER_PAUSE = 10_000;
 /** Wallet history read for a mini statement: enough for 5 transactions of up to 4 legs each, and a few holds. */
@@ -1063,7 +1061,7 @@ export class MoneyModule implements ProductModule, WalletDirectory {
 
   /** A full filter answers "maybe" ever more often: a bigger one is loaded, and this one serves until it is ready. */
   private async growReferences(): Promise<void> {
-    const next = new IdFilter(this.references.size * 2);
+    const next = IdFilter.rebuiltFor(this.references.size);
     this.nextReferences = next;
     try {
       // Outside the command that filled the filter, pausing now and then: a scan of millions of keys must not hold up requests.
@@ -1238,12 +1236,9 @@ function leg(id: string, debit: string, credit: string, amount: bigint, asset: s
 
 /** A filter of every transaction reference recorded in the store, sized so that it is not already full. */
 async function loadReferences(store: Store): Promise<IdFilter> {
-  let expected = REFERENCES_EXPECTED_MIN;
-  for (;;) {
-    const filter = await addRecordedReferences(store, new IdFilter(expected));
-    if (!filter.saturated) return filter;
-    expected = filter.size * 2;
-  }
+  let filter = await addRecordedReferences(store, IdFilter.rebuiltFor(0));
+  while (filter.saturated) filter = await addRecordedReferences(store, IdFilter.rebuiltFor(filter.size));
+  return filter;
 }
 
 async function addRecordedReferences(store: Store, filter: IdFilter): Promise<IdFilter> {
