@@ -21,7 +21,13 @@ export function round(value: number, digits = 2): number {
 export function idSequence(prefix: string): () => string {
   let counter = 0;
   const base = Date.now().toString(36);
-  return () => `${prefix}${base}${(counter++).toString(36).padStart(9, '0')}`;
+  return () => {
+    const id = `${prefix}${base}${(counter++).toString(36).padStart(9, '0')}`;
+    // A concatenation is a rope in V8, which the writer's first hash or regex would flatten on its
+    // own time. Ids reaching mari from a client arrive flat (JSON.parse): flatten here, as they would be.
+    id.charCodeAt(0);
+    return id;
+  };
 }
 
 export function option(args: string[], name: string, fallback: number): number {

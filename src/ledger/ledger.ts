@@ -228,7 +228,11 @@ export function snapshot(balances: Balances): Balances {
  */
 export class Batch {
   readonly records: JournalRecord[] = [];
-  readonly dirty = new Set<Account>();
+  /**
+   * Numbers of the accounts whose balances this batch changed, once per change (so repeats): a
+   * Set of accounts cost two hashed inserts per transfer, and the writer counts changes anyway.
+   */
+  readonly touched: number[] = [];
   private readonly created = new Map<string, Transfer>();
   private readonly resolutions = new Map<string, Transfer>();
   private readonly reversals = new Map<string, Transfer>();
@@ -493,8 +497,7 @@ export class Batch {
   private commitTransfer(transfer: Transfer): void {
     const ledger = this.ledger;
     applyEffects(ledger, transfer, this.undo);
-    this.dirty.add(ledger.accountsByNo[transfer.debit_account_no]);
-    this.dirty.add(ledger.accountsByNo[transfer.credit_account_no]);
+    this.touched.push(transfer.debit_account_no, transfer.credit_account_no);
     this.created.set(transfer.id, transfer);
     if (transfer.pending_id !== null) this.resolutions.set(transfer.pending_id, transfer);
     if (transfer.reversal_of !== null) this.reversals.set(transfer.reversal_of, transfer);

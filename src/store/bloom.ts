@@ -11,15 +11,21 @@ const HASHES = 7;
  */
 const REBUILD_GROWTH = 4;
 
+/** Words in a block: every id's bits lie in one 512-bit block, one cache line (see add). */
+const BLOCK_WORDS = 16;
+
 export class IdFilter {
   private bits: Uint32Array;
-  private mask: number;
+  private readonly bitCount: number;
+  private readonly blockMask: number;
   private count = 0;
+  /** The filter this one grew from (grown()): it still answers for the ids it holds. */
+  private older: IdFilter | undefined;
 
   constructor(expected: number) {
-    const size = nextPowerOfTwo(Math.max(1 << 16, expected * 10));
-    this.bits = new Uint32Array(size >>> 5);
-    this.mask = size - 1;
+    this.bitCount = nextPowerOfTwo(Math.max(1 << 16, expected * 10));
+    this.bits = new Uint32Array(this.bitCount >>> 5);
+    this.blockMask = this.bitCount / (32 * BLOCK_WORDS) - 1;
   }
 
   /** An empty filter with room for `count` ids and the growth after them. */
@@ -29,33 +35,60 @@ export class IdFilter {
 
   /** Ids added so far. */
   get size(): number {
-    return this.count;
+    return this.count + (this.older?.size ?? 0);
+  }
+
+  /**
+   * A bigger filter that answers for this one's ids without reading them again: new ids go
+   * into its own bits, and a query asks both. Rebuilding from the database instead stalled the
+   * writer about a second at each million transfers.
+   */
+  grown(): IdFilter {
+    const next = IdFilter.rebuiltFor(this.size);
+    next.older = this;
+    return next;
   }
 
   /** Whether the filter is fuller than its design (then false positives rise; rebuild bigger). */
   get saturated(): boolean {
-    return this.count * 10 > this.mask + 1;
+    return this.count * 10 > this.bitCount;
   }
 
+  /**
+   * A blocked filter: the first hash picks a block, the second the bits inside it. With the
+   * bits spread over the whole array, each add and each query of a new id missed the CPU cache
+   * up to seven times (the filter is tens of megabytes); now once, for about a fifth more false
+   * positives at ten bits an id.
+   */
   add(id: string): void {
-    let [h1, h2] = hash(id);
+    const [h1, h2] = hash(id);
+    const base = (h1 & this.blockMask) * BLOCK_WORDS;
+    let g = h2;
     for (let i = 0; i < HASHES; i++) {
-      const bit = h1 & this.mask;
-      this.bits[bit >>> 5] |= 1 << (bit & 31);
-      h1 = (h1 + h2) >>> 0;
+      const bit = g >>> 23;
+      this.bits[base + (bit >>> 5)] |= 1 << (bit & 31);
+      g = next(g);
     }
     this.count += 1;
   }
 
   mightContain(id: string): boolean {
-    let [h1, h2] = hash(id);
+    const [h1, h2] = hash(id);
+    const base = (h1 & this.blockMask) * BLOCK_WORDS;
+    let g = h2;
     for (let i = 0; i < HASHES; i++) {
-      const bit = h1 & this.mask;
-      if ((this.bits[bit >>> 5] & (1 << (bit & 31))) === 0) return false;
-      h1 = (h1 + h2) >>> 0;
+      const bit = g >>> 23;
+      if ((this.bits[base + (bit >>> 5)] & (1 << (bit & 31))) === 0) return this.older?.mightContain(id) ?? false;
+      g = next(g);
     }
     return true;
   }
+}
+
+/** The next 32-bit value of a cheap mixing sequence: each probe takes its top nine bits. */
+function next(g: number): number {
+  g = Math.imul(g ^ (g >>> 16), 0x45d9f3b);
+  return (g ^ (g >>> 13)) >>> 0;
 }
 
 function nextPowerOfTwo(value: number): number {

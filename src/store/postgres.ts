@@ -63,6 +63,7 @@ export function clientConfig(url: string, application_name: string): pg.ClientCo
 
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
+  readonly prefetchesLookups = true;
   readonly pool: pg.Pool;
   private commitClient: pg.Client | undefined;
   private assetList: Asset[] = [];

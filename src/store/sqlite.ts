@@ -100,6 +100,7 @@ export interface SqliteStoreOptions {
 
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
+  readonly prefetchesLookups = false;
   readonly db: Database.Database;
   private readonly history: Database.Database;
   private readonly statements: ReturnType<typeof prepare>;
@@ -323,7 +324,7 @@ export class SqliteStore implements Store {
       this.committedTimestamp = commit.last_timestamp;
       this.scheduleIndexing();
     }
-    if (this.ids.saturated) this.rebuildIdFilter();
+    if (this.ids.saturated) this.ids = this.ids.grown();
     commit.resolve();
   }
 

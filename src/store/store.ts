@@ -72,6 +72,12 @@ export interface Store {
   /** Loads assets, accounts, live pending transfers and the chain head into `ledger`. */
   load(ledger: Ledger): Promise<void>;
   assets(): Asset[];
+  /**
+   * Whether lookups() uses its `ids` (a remote store prefetches them in one round trip). When
+   * false the writer passes none: gathering three ids per event cost the embedded store's
+   * writer more than any lookup it made.
+   */
+  readonly prefetchesLookups: boolean;
   /** Lookups for the next batch; `ids` are every id the batch may ask about (prefetch for remote stores). */
   lookups(ids: readonly string[]): Promise<Lookups>;
   /** Durably appends one journal entry holding `records`. Resolves only once it is on disk. */

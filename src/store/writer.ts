@@ -90,9 +90,14 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
   private readonly queue: Operation[] = [];
   /** Events in the queue, counted as take() counts them. */
   private queuedEvents = 0;
-  private readonly dirty = new Set<Account>();
-  /** Accounts changed by batches not yet durable, with how many such batches: reads of the others need not wait. */
-  private readonly unsettled = new Map<Account, number>();
+  /** Accounts changed since the last checkpoint, by number; `dirtyMark` says which are listed. */
+  private dirty: number[] = [];
+  private dirtyMark = new Uint8Array(1024);
+  /**
+   * Changes applied to each account (by number) in batches not yet durable: reads of the others
+   * need not wait. Counted per change rather than per batch, so nothing is deduplicated.
+   */
+  private unsettled = new Uint32Array(1024);
   private draining = false;
   private failure: Error | undefined;
   private lastCheckpointMs = Date.now();
@@ -118,9 +123,33 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
     private readonly gate?: () => RequestError | undefined,
   ) {
     super();
-    for (const account of ledger.replayed) this.dirty.add(account);
-    ledger.replayed.clear();
+    this.markReplayed();
     this.armExpiryTimer();
+  }
+
+  private markReplayed(): void {
+    this.growAccountArrays();
+    for (const account of this.ledger.replayed) this.markDirty(account.no);
+    this.ledger.replayed.clear();
+  }
+
+  private markDirty(no: number): void {
+    if (this.dirtyMark[no] === 1) return;
+    this.dirtyMark[no] = 1;
+    this.dirty.push(no);
+  }
+
+  /** Room in the per-account arrays for every account the ledger holds (a batch may have created some). */
+  private growAccountArrays(): void {
+    const needed = this.ledger.accountsByNo.length;
+    if (needed <= this.unsettled.length) return;
+    const size = Math.max(needed, this.unsettled.length * 2);
+    const unsettled = new Uint32Array(size);
+    unsettled.set(this.unsettled);
+    this.unsettled = unsettled;
+    const mark = new Uint8Array(size);
+    mark.set(this.dirtyMark);
+    this.dirtyMark = mark;
   }
 
   get failed(): Error | undefined {
@@ -211,9 +240,11 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
 
   private async apply(operations: Operation[]): Promise<void> {
     const ids: string[] = [];
-    for (const op of operations) {
-      if (op.kind === 'transfers') for (const e of op.events) ids.push(e.id, e.pending_id ?? e.id, e.reversal_of ?? e.id);
-      else if (op.kind === 'command') for (const id of op.events as readonly string[]) ids.push(id);
+    if (this.store.prefetchesLookups) {
+      for (const op of operations) {
+        if (op.kind === 'transfers') for (const e of op.events) ids.push(e.id, e.pending_id ?? e.id, e.reversal_of ?? e.id);
+        else if (op.kind === 'command') for (const id of op.events as readonly string[]) ids.push(id);
+      }
     }
     const batch = this.ledger.begin(await this.store.lookups(ids));
     batch.expire();
@@ -232,7 +263,9 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
         op.events.forEach((event, i) => op.committed!.push(results[index][i] === 'ok' ? batch.committed(event.id) : undefined));
       }
     });
-    for (const account of batch.dirty) this.dirty.add(account);
+    const touched = batch.touched;
+    this.growAccountArrays();
+    for (let i = 0; i < touched.length; i++) this.markDirty(touched[i]);
     const now = Date.now();
     this.recordsSinceCheckpoint += batch.records.length;
     const checkpoint = this.closed || this.recordsSinceCheckpoint >= this.options.checkpoint_records_max ||
@@ -254,16 +287,17 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
       records: batch.records,
       documents,
       view: batch.view(),
-      checkpoint: checkpoint ? { timestamp: this.ledger.lastTimestamp, dirty: this.dirty } : undefined,
+      checkpoint: checkpoint ? { timestamp: this.ledger.lastTimestamp, dirty: this.dirty.map((no) => this.ledger.accountsByNo[no]) } : undefined,
     });
     if (checkpoint) {
-      this.dirty.clear();
+      for (const no of this.dirty) this.dirtyMark[no] = 0;
+      this.dirty = [];
       this.lastCheckpointMs = now;
       this.recordsSinceCheckpoint = 0;
     }
     const records = batch.records.length;
-    const touched = [...batch.dirty];
-    for (const account of touched) this.unsettled.set(account, (this.unsettled.get(account) ?? 0) + 1);
+    const unsettled = this.unsettled;
+    for (let i = 0; i < touched.length; i++) unsettled[touched[i]] += 1;
     const settled = committed.then(
       () => {
         this.emit('commit', { events, records, commit_ms: performance.now() - started });
@@ -276,11 +310,9 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
       },
     ).finally(() => {
       this.commits.splice(this.commits.indexOf(settled), 1);
-      for (const account of touched) {
-        const batches = this.unsettled.get(account)! - 1;
-        if (batches === 0) this.unsettled.delete(account);
-        else this.unsettled.set(account, batches);
-      }
+      // The arrays may have grown since: count down in the current one.
+      const counts = this.unsettled;
+      for (let i = 0; i < touched.length; i++) counts[touched[i]] -= 1;
     });
     this.commits.push(settled);
     this.lastCommit = settled;
@@ -316,8 +348,7 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
    * previous writer), so the accounts it replayed join the next checkpoint, and expiries start.
    */
   promote(): void {
-    for (const account of this.ledger.replayed) this.dirty.add(account);
-    this.ledger.replayed.clear();
+    this.markReplayed();
     this.lastCheckpointMs = 0;
     this.armExpiryTimer();
     if (this.expiryDue()) this.schedule(true);
@@ -328,7 +359,7 @@ export class Writer extends EventEmitter<{ fatal: [Error]; commit: [CommitStats]
    * ones: a balance enquiry can answer at once instead of waiting for other accounts' commits.
    */
   isSettled(account: Account): boolean {
-    return this.failure === undefined && !this.unsettled.has(account);
+    return this.failure === undefined && !(this.unsettled[account.no] > 0);
   }
 
   /** Resolves once every batch applied so far is durable: reads wait on it to show only committed state. */

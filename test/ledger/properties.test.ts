@@ -720,10 +720,10 @@ test('clients cannot set the ledger-only expiry flag', async () => {
   }
 });
 
-test('retries answer exists across an id-filter rebuild while a batch is in flight', async () => {
-  // The store's Bloom filter of transfer ids is rebuilt from the database when it saturates (after
-  // ~1.7M transfers). A batch applied but not yet durable at that moment is not in the database, so
-  // its ids must not drop out of the filter once they leave the in-flight maps.
+test('retries answer exists across an id-filter growth while a batch is in flight', async () => {
+  // The store's Bloom filter of transfer ids grows when it saturates (after ~1.7M transfers), and
+  // is rebuilt from the database at start. A batch applied but not yet durable at that moment must
+  // not drop out of the filter once its ids leave the in-flight maps.
   const dataDir = tmpDir();
   const handle = await openLedger({ dataDir });
   const internals = handle.store as unknown as { ids: IdFilter; committer: Worker };
@@ -762,7 +762,7 @@ test('retries answer exists across an id-filter rebuild while a batch is in flig
     const [heldA, heldB] = held.splice(0);
     post(...heldA);
     assert.deepEqual(await a, ['ok']);
-    assert.notEqual(internals.ids, fresh, 'the filter was rebuilt when A committed');
+    assert.notEqual(internals.ids, fresh, 'the filter grew when A committed');
     post(...heldB);
     assert.deepEqual(await b, ['ok', 'ok']);
     release();
