@@ -27,12 +27,12 @@ export function makeBatch(size: number, nextId: () => string): TransferInput[] {
     let debit = randomCustomer();
     let credit = randomCustomer();
     while (credit === debit) credit = randomCustomer();
-    const payment: TransferInput = { id: nextId(), debit_account_id: debit, credit_account_id: credit, amount: 100n, asset: 'USD', code: 1 };
+    // Literals of one shape, as a client decoding requests would make (a spread builds another).
     if (withFee && batch.length + 2 <= size) {
-      batch.push({ ...payment, flags: TransferFlag.linked });
-      batch.push({ id: nextId(), debit_account_id: debit, credit_account_id: 'fees', amount: 2n, asset: 'USD', code: 2 });
+      batch.push({ id: nextId(), debit_account_id: debit, credit_account_id: credit, amount: 100n, asset: 'USD', code: 1, flags: TransferFlag.linked });
+      batch.push({ id: nextId(), debit_account_id: debit, credit_account_id: 'fees', amount: 2n, asset: 'USD', code: 2, flags: 0 });
     } else {
-      batch.push(payment);
+      batch.push({ id: nextId(), debit_account_id: debit, credit_account_id: credit, amount: 100n, asset: 'USD', code: 1, flags: 0 });
     }
     withFee = !withFee;
   }

@@ -86,9 +86,22 @@ export class RecordEncoder {
 
   private text(value: string | null, offset: number): number {
     if (value === null) return this.buffer.writeUInt16LE(NULL_TEXT, offset);
-    const length = this.buffer.write(value, offset + 2, 'utf8');
-    this.buffer.writeUInt16LE(length, offset);
-    return offset + 2 + length;
+    // Ids, asset codes and most user data are short ASCII: copied here, in the same bytes UTF-8
+    // gives, for less than the call into Buffer.write costs. Anything else goes through it.
+    const buffer = this.buffer;
+    const start = offset + 2;
+    const n = value.length;
+    let i = 0;
+    if (n <= 64) {
+      for (; i < n; i++) {
+        const c = value.charCodeAt(i);
+        if (c > 0x7f) break;
+        buffer[start + i] = c;
+      }
+    }
+    const length = i === n ? n : buffer.write(value, start, 'utf8');
+    buffer.writeUInt16LE(length, offset);
+    return start + length;
   }
 
   private reserve(bytes: number): void {

@@ -227,3 +227,21 @@ test('records the ledger accepts never hash alike unless they are equal (unpaire
   // UTF-8 would turn both lone surrogates into U+FFFD, the third text: the ledger refuses them instead.
   assert.deepEqual(hashes.map((h) => h.startsWith('refused:')), [true, true, false]);
 });
+
+test('texts are encoded as their UTF-8 bytes, whichever path copies them (ASCII by hand, the rest by Buffer.write)', () => {
+  fc.assert(fc.property(arbTransfer, (record) => {
+    const t = (record as { kind: 'transfer'; transfer: Transfer }).transfer;
+    const bytes = encode([record]);
+    const utf8 = Buffer.from(t.id, 'utf8');
+    // The id is the first text, after the 43 bytes of tag and fixed-width fields.
+    assert.equal(bytes.readUInt16LE(43), utf8.length);
+    assert.deepEqual(bytes.subarray(45, 45 + utf8.length), utf8);
+    if (t.user_data !== null) assert.ok(bytes.includes(Buffer.concat([u16(Buffer.byteLength(t.user_data)), Buffer.from(t.user_data, 'utf8')])));
+  }), { numRuns: 300 });
+});
+
+function u16(value: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeUInt16LE(value);
+  return b;
+}
