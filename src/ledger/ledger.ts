@@ -120,7 +120,8 @@ class LedgerAccount implements Account {
 
 export class Ledger {
   readonly assets: ReadonlyMap<string, Asset>;
-  private readonly balances = new BalanceTable();
+  /** Every account's balances (LedgerAccount reads them here); the Batch's undo log copies from it. */
+  readonly balanceTable = new BalanceTable();
   readonly accounts = new Map<string, Account>();
   readonly accountsByNo: Account[] = [];
   /** Pending transfers that are neither posted, voided nor expired. */
@@ -186,8 +187,8 @@ export class Ledger {
     assert.ok(account.debits_pending >= 0n && account.debits_posted >= 0n && account.credits_pending >= 0n && account.credits_posted >= 0n &&
       account.debits_pending <= AMOUNT_MAX && account.debits_posted <= AMOUNT_MAX && account.credits_pending <= AMOUNT_MAX && account.credits_posted <= AMOUNT_MAX,
       `balances of ${account.id} fit the ledger`);
-    const own = new LedgerAccount(this.balances, account.id, account.no, account.asset, account.code, account.flags, account.user_data, account.timestamp);
-    this.balances.ensure(account.no);
+    const own = new LedgerAccount(this.balanceTable, account.id, account.no, account.asset, account.code, account.flags, account.user_data, account.timestamp);
+    this.balanceTable.ensure(account.no);
     own.debits_pending = account.debits_pending;
     own.debits_posted = account.debits_posted;
     own.credits_pending = account.credits_pending;
@@ -244,23 +245,65 @@ export function assertAccountBounds(account: Account): void {
   fail('credits must not exceed debits');
 }
 
+/** What a linked chain must undo if it fails, besides balances (BalanceLog) and the batch's maps (its records). */
 type Undo = (() => void)[] | undefined;
 
+/**
+ * Balances as they were before each change in a linked chain, to restore if the chain fails.
+ * Copied table to table: a closure capturing eight bigints per linked transfer was half of
+ * what the ledger allocated.
+ */
+class BalanceLog {
+  private nos = new Int32Array(64);
+  private values = new BigInt64Array(256);
+  length = 0;
+
+  save(table: BalanceTable, no: number): void {
+    if (this.length === this.nos.length) this.grow();
+    const from = table.values;
+    const to = this.values;
+    const o = no * 4;
+    const p = this.length * 4;
+    to[p] = from[o];
+    to[p + 1] = from[o + 1];
+    to[p + 2] = from[o + 2];
+    to[p + 3] = from[o + 3];
+    this.nos[this.length++] = no;
+  }
+
+  /** Puts back every saved balance, latest first (so each account ends as before its first change), and empties the log. */
+  restore(table: BalanceTable): void {
+    const to = table.values;
+    const from = this.values;
+    for (let i = this.length - 1; i >= 0; i--) {
+      const o = this.nos[i] * 4;
+      const p = i * 4;
+      to[o] = from[p];
+      to[o + 1] = from[p + 1];
+      to[o + 2] = from[p + 2];
+      to[o + 3] = from[p + 3];
+    }
+    this.length = 0;
+  }
+
+  private grow(): void {
+    const nos = new Int32Array(this.nos.length * 2);
+    nos.set(this.nos);
+    this.nos = nos;
+    const values = new BigInt64Array(this.values.length * 2);
+    values.set(this.values);
+    this.values = values;
+  }
+}
+
 /** Applies a committed transfer's balance effects and pending bookkeeping. Shared by new transfers and replay. */
-function applyEffects(ledger: Ledger, transfer: Transfer, undo: Undo): void {
+function applyEffects(ledger: Ledger, transfer: Transfer, undo: Undo, log?: BalanceLog): void {
   const debit = ledger.accountsByNo[transfer.debit_account_no];
   const credit = ledger.accountsByNo[transfer.credit_account_no];
   assert.ok(debit !== undefined && credit !== undefined, 'transfer accounts exist');
   if (undo) {
-    // Captured as plain values, not snapshot objects: this runs for every linked transfer.
-    const d = debit as Mutable<Account>;
-    const c = credit as Mutable<Account>;
-    const { debits_pending: ddp, debits_posted: ddpo, credits_pending: dcp, credits_posted: dcpo } = d;
-    const { debits_pending: cdp, debits_posted: cdpo, credits_pending: ccp, credits_posted: ccpo } = c;
-    undo.push(() => {
-      d.debits_pending = ddp; d.debits_posted = ddpo; d.credits_pending = dcp; d.credits_posted = dcpo;
-      c.debits_pending = cdp; c.debits_posted = cdpo; c.credits_pending = ccp; c.credits_posted = ccpo;
-    });
+    log!.save(ledger.balanceTable, debit.no);
+    log!.save(ledger.balanceTable, credit.no);
   }
   if (transfer.pending_id !== null) {
     const pending = ledger.pending.get(transfer.pending_id);
@@ -303,6 +346,7 @@ export class Batch {
   private readonly resolutions = new Map<string, Transfer>();
   private readonly reversals = new Map<string, Transfer>();
   private undo: Undo = undefined;
+  private readonly balanceLog = new BalanceLog();
   /** The clock, read once: a batch's timestamps are this or one past the last (as TigerBeetle's prepare timestamp). */
   private readonly now: bigint;
 
@@ -355,6 +399,7 @@ export class Batch {
         chainBroken = false;
         recordsMark = this.records.length;
         this.undo = [];
+        this.balanceLog.length = 0;
       }
       let result: R;
       if (chainBroken) result = 'linked_event_failed' as R;
@@ -370,15 +415,29 @@ export class Batch {
         chainStart = -1;
         chainBroken = false;
         this.undo = undefined;
+        this.balanceLog.length = 0;
       }
     }
+    // A broken chain whose last event is linked never closes above: nothing after it is in a chain.
+    this.undo = undefined;
+    this.balanceLog.length = 0;
     return results;
   }
 
   private rollback(recordsMark: number): void {
+    this.balanceLog.restore(this.ledger.balanceTable);
     const undo = this.undo!;
     for (let index = undo.length - 1; index >= 0; index--) undo[index]();
     this.undo = [];
+    // The chain's transfers leave the batch's maps: each was new (a repeat answers exists, unrecorded).
+    for (let index = recordsMark; index < this.records.length; index++) {
+      const record = this.records[index];
+      if (record.kind !== 'transfer') continue;
+      const t = record.transfer;
+      this.created.delete(t.id);
+      if (t.pending_id !== null) this.resolutions.delete(t.pending_id);
+      if (t.reversal_of !== null) this.reversals.delete(t.reversal_of);
+    }
     this.records.length = recordsMark;
   }
 
@@ -561,16 +620,11 @@ export class Batch {
 
   private commitTransfer(transfer: Transfer): void {
     const ledger = this.ledger;
-    applyEffects(ledger, transfer, this.undo);
+    applyEffects(ledger, transfer, this.undo, this.balanceLog);
     this.touched.push(transfer.debit_account_no, transfer.credit_account_no);
     this.created.set(transfer.id, transfer);
     if (transfer.pending_id !== null) this.resolutions.set(transfer.pending_id, transfer);
     if (transfer.reversal_of !== null) this.reversals.set(transfer.reversal_of, transfer);
-    this.undo?.push(() => {
-      this.created.delete(transfer.id);
-      if (transfer.pending_id !== null) this.resolutions.delete(transfer.pending_id);
-      if (transfer.reversal_of !== null) this.reversals.delete(transfer.reversal_of);
-    });
     this.records.push({ kind: 'transfer', transfer });
   }
 }
