@@ -120,6 +120,8 @@ export function recordTimestamp(record: JournalRecord): bigint {
 /** Decodes what RecordEncoder wrote. Needs each account's id by number to fill transfers' account ids. */
 export function decodeRecords(bytes: Buffer, accountId: (no: number) => string): JournalRecord[] {
   const records: JournalRecord[] = [];
+  // Buffer's readBigInt64LE assembles the value with BigInt arithmetic; DataView's reads it at once.
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let o = 0;
   const text = (): string | null => {
     const length = bytes.readUInt16LE(o);
@@ -133,7 +135,7 @@ export function decodeRecords(bytes: Buffer, accountId: (no: number) => string):
     const tag = bytes.readUInt8(o);
     o += 1;
     if (tag === TAG_ACCOUNT) {
-      const timestamp = bytes.readBigInt64LE(o);
+      const timestamp = view.getBigInt64(o, true);
       const no = bytes.readUInt32LE(o + 8);
       const code = bytes.readUInt16LE(o + 12);
       const flags = bytes.readUInt32LE(o + 14);
@@ -145,11 +147,12 @@ export function decodeRecords(bytes: Buffer, accountId: (no: number) => string):
       continue;
     }
     if (tag !== TAG_TRANSFER) throw new Error(`unknown record tag ${tag} at byte ${o - 1}`);
-    const timestamp = bytes.readBigInt64LE(o);
+    if (o + 42 > bytes.length) throw new RangeError(`a transfer record cut short at byte ${o - 1}`);
+    const timestamp = view.getBigInt64(o, true);
     const debit_account_no = bytes.readUInt32LE(o + 8);
     const credit_account_no = bytes.readUInt32LE(o + 12);
-    const amount = bytes.readBigInt64LE(o + 16);
-    const pending_amount = bytes.readBigInt64LE(o + 24);
+    const amount = view.getBigInt64(o + 16, true);
+    const pending_amount = view.getBigInt64(o + 24, true);
     const code = bytes.readUInt16LE(o + 32);
     const flags = bytes.readUInt32LE(o + 34);
     const timeout = bytes.readUInt32LE(o + 38);
