@@ -120,9 +120,28 @@ export function recordTimestamp(record: JournalRecord): bigint {
 /** Decodes what RecordEncoder wrote. Needs each account's id by number to fill transfers' account ids. */
 export function decodeRecords(bytes: Buffer, accountId: (no: number) => string): JournalRecord[] {
   const records: JournalRecord[] = [];
+  visitRecords(bytes, {
+    account: (account) => records.push({ kind: 'account', account }),
+    transfer: (t) => records.push({ kind: 'transfer', transfer: { ...t, debit_account_id: accountId(t.debit_account_no), credit_account_id: accountId(t.credit_account_no) } }),
+  });
+  return records;
+}
+
+export interface RecordVisitor {
+  account(account: Account): void;
+  /** `transfer` is one scratch object, overwritten by the next record: copy what must outlive the call. Its account ids are empty. */
+  transfer(transfer: Transfer): void;
+}
+
+/**
+ * Walks what RecordEncoder wrote, in order, without building an object per transfer: the commit
+ * thread turns every record into a row and needs none of them afterwards. Returns the count.
+ */
+export function visitRecords(bytes: Buffer, visitor: RecordVisitor): number {
   // Buffer's readBigInt64LE assembles the value with BigInt arithmetic; DataView's reads it at once.
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let o = 0;
+  let count = 0;
   const text = (): string | null => {
     const length = bytes.readUInt16LE(o);
     o += 2;
@@ -131,9 +150,14 @@ export function decodeRecords(bytes: Buffer, accountId: (no: number) => string):
     o += length;
     return value;
   };
+  const t = {
+    id: '', timestamp: 0n, debit_account_id: '', credit_account_id: '', debit_account_no: 0, credit_account_no: 0, amount: 0n,
+    pending_id: null as string | null, pending_amount: 0n, asset: '', code: 0, flags: 0, timeout: 0, user_data: null as string | null, reversal_of: null as string | null,
+  };
   while (o < bytes.length) {
     const tag = bytes.readUInt8(o);
     o += 1;
+    count += 1;
     if (tag === TAG_ACCOUNT) {
       const timestamp = view.getBigInt64(o, true);
       const no = bytes.readUInt32LE(o + 8);
@@ -143,31 +167,28 @@ export function decodeRecords(bytes: Buffer, accountId: (no: number) => string):
       const id = text()!;
       const asset = text()!;
       const user_data = text();
-      records.push({ kind: 'account', account: { id, no, asset, code, flags, user_data, timestamp, debits_pending: 0n, debits_posted: 0n, credits_pending: 0n, credits_posted: 0n } });
+      visitor.account({ id, no, asset, code, flags, user_data, timestamp, debits_pending: 0n, debits_posted: 0n, credits_pending: 0n, credits_posted: 0n });
       continue;
     }
     if (tag !== TAG_TRANSFER) throw new Error(`unknown record tag ${tag} at byte ${o - 1}`);
     if (o + 42 > bytes.length) throw new RangeError(`a transfer record cut short at byte ${o - 1}`);
-    const timestamp = view.getBigInt64(o, true);
-    const debit_account_no = bytes.readUInt32LE(o + 8);
-    const credit_account_no = bytes.readUInt32LE(o + 12);
-    const amount = view.getBigInt64(o + 16, true);
-    const pending_amount = view.getBigInt64(o + 24, true);
-    const code = bytes.readUInt16LE(o + 32);
-    const flags = bytes.readUInt32LE(o + 34);
-    const timeout = bytes.readUInt32LE(o + 38);
+    t.timestamp = view.getBigInt64(o, true);
+    t.debit_account_no = bytes.readUInt32LE(o + 8);
+    t.credit_account_no = bytes.readUInt32LE(o + 12);
+    t.amount = view.getBigInt64(o + 16, true);
+    t.pending_amount = view.getBigInt64(o + 24, true);
+    t.code = bytes.readUInt16LE(o + 32);
+    t.flags = bytes.readUInt32LE(o + 34);
+    t.timeout = bytes.readUInt32LE(o + 38);
     o += 42;
-    const id = text()!;
-    const pending_id = text();
-    const asset = text()!;
-    const user_data = text();
-    const reversal_of = text();
-    records.push({ kind: 'transfer', transfer: {
-      id, timestamp, debit_account_id: accountId(debit_account_no), credit_account_id: accountId(credit_account_no),
-      debit_account_no, credit_account_no, amount, pending_id, pending_amount, asset, code, flags, timeout, user_data, reversal_of,
-    } });
+    t.id = text()!;
+    t.pending_id = text();
+    t.asset = text()!;
+    t.user_data = text();
+    t.reversal_of = text();
+    visitor.transfer(t);
   }
-  return records;
+  return count;
 }
 
 const encoder = new RecordEncoder();

@@ -4,7 +4,7 @@
 // Entries arrive and commit in order; after a failure it refuses everything that follows.
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { decodeRecords } from '../ledger/journal.js';
+import { visitRecords, type RecordVisitor } from '../ledger/journal.js';
 import { RowWriter } from './row_writer.js';
 
 export interface CommitMessage {
@@ -45,24 +45,23 @@ const putDocument = db.prepare(`INSERT INTO documents (collection, key, tag, val
 const deleteDocument = db.prepare('DELETE FROM documents WHERE collection = ? AND key = ?');
 let failure: string | undefined;
 
+// Rows go in record order (accounts before the transfers that use them), transfers in groups.
+const rows: RecordVisitor = {
+  account(a) {
+    transferRows.flush();
+    insertAccount.run(a.no, a.id, a.asset, a.code, a.flags, a.user_data, a.timestamp);
+  },
+  transfer(t) {
+    transferRows.add(t.timestamp, t.id, t.debit_account_no, t.credit_account_no, t.amount, t.pending_id, t.pending_amount,
+      t.asset, t.code, t.flags, t.timeout, t.user_data, t.reversal_of);
+  },
+};
+
 const commit = db.transaction((message: CommitMessage) => {
-  // Account ids are not needed to insert rows: transfers are stored by account number.
-  const records = decodeRecords(Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength), () => '');
-  if (records.length !== message.count) throw new Error(`entry ${message.seq} decodes to ${records.length} records, expected ${message.count}`);
-  // Rows go in record order (accounts before the transfers that use them), transfers in groups.
   transferRows.discard();
-  for (const record of records) {
-    if (record.kind === 'account') {
-      transferRows.flush();
-      const a = record.account;
-      insertAccount.run(a.no, a.id, a.asset, a.code, a.flags, a.user_data, a.timestamp);
-    } else {
-      const t = record.transfer;
-      transferRows.add(t.timestamp, t.id, t.debit_account_no, t.credit_account_no, t.amount, t.pending_id, t.pending_amount,
-        t.asset, t.code, t.flags, t.timeout, t.user_data, t.reversal_of);
-    }
-  }
+  const count = visitRecords(Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength), rows);
   transferRows.flush();
+  if (count !== message.count) throw new Error(`entry ${message.seq} decodes to ${count} records, expected ${message.count}`);
   if (message.count > 0) {
     insertEntry.run(message.seq, message.first_timestamp, message.last_timestamp, message.count, Buffer.from(message.prev_hash), Buffer.from(message.hash));
   }
