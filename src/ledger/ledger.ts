@@ -245,6 +245,49 @@ export function assertAccountBounds(account: Account): void {
   fail('credits must not exceed debits');
 }
 
+/** Inputs whose accounts are looked up ahead of applying them (AccountLookahead). */
+const LOOKAHEAD = 32;
+
+/**
+ * Finds the accounts of the next LOOKAHEAD transfers in one tight loop before any of them is
+ * applied. Each lookup among 100,000 accounts misses the CPU cache several times; done one per
+ * transfer, amid its checks, the misses came one after another (the hottest line of the ledger),
+ * while lookups in a loop of their own are independent, so the processor overlaps their misses.
+ * Accounts are not created or removed while a createTransfers call runs, so what is found stays valid.
+ */
+class AccountLookahead {
+  readonly debit: (Account | undefined)[] = new Array(LOOKAHEAD).fill(undefined);
+  readonly credit: (Account | undefined)[] = new Array(LOOKAHEAD).fill(undefined);
+  private inputs: readonly TransferInput[] = [];
+  private from = 0;
+  private to = 0;
+
+  start(inputs: readonly TransferInput[]): void {
+    this.inputs = inputs;
+    this.from = this.to = 0;
+  }
+
+  /** Where input `index`'s accounts are in `debit` and `credit`, looking up the next window first if needed. */
+  slot(accounts: ReadonlyMap<string, Account>, index: number): number {
+    // Events of a broken chain are skipped, so a window is refilled wherever the index lands.
+    if (index < this.from || index >= this.to) this.resolve(accounts, index);
+    return index - this.from;
+  }
+
+  private resolve(accounts: ReadonlyMap<string, Account>, from: number): void {
+    const inputs = this.inputs;
+    this.from = from;
+    this.to = from + LOOKAHEAD;
+    for (let i = 0; i < LOOKAHEAD; i++) {
+      const input = inputs[from + i];
+      const debit = input?.debit_account_id;
+      const credit = input?.credit_account_id;
+      this.debit[i] = typeof debit === 'string' ? accounts.get(debit) : undefined;
+      this.credit[i] = typeof credit === 'string' ? accounts.get(credit) : undefined;
+    }
+  }
+}
+
 /** What a linked chain must undo if it fails, besides balances (BalanceLog) and the batch's maps (its records). */
 type Undo = (() => void)[] | undefined;
 
@@ -346,6 +389,7 @@ export class Batch {
   private readonly resolutions = new Map<string, Transfer>();
   private readonly reversals = new Map<string, Transfer>();
   private undo: Undo = undefined;
+  private readonly ahead = new AccountLookahead();
   private readonly balanceLog = new BalanceLog();
   /** The clock, read once: a batch's timestamps are this or one past the last (as TigerBeetle's prepare timestamp). */
   private readonly now: bigint;
@@ -383,11 +427,16 @@ export class Batch {
   }
 
   createTransfers(inputs: readonly TransferInput[]): TransferResult[] {
-    return this.chained(inputs, (input) => this.createTransfer(input));
+    const ahead = this.ahead;
+    ahead.start(inputs);
+    return this.chained(inputs, (input, index) => {
+      const slot = ahead.slot(this.ledger.accounts, index);
+      return this.createTransfer(input, ahead.debit[slot], ahead.credit[slot]);
+    });
   }
 
   /** Runs events in linked chains: a chain's effects are kept only if every event in it succeeds. */
-  private chained<I extends { flags?: number }, R extends string>(inputs: readonly I[], apply: (input: I) => R): R[] {
+  private chained<I extends { flags?: number }, R extends string>(inputs: readonly I[], apply: (input: I, index: number) => R): R[] {
     const results: R[] = new Array(inputs.length);
     let chainStart = -1;
     let chainBroken = false;
@@ -404,7 +453,7 @@ export class Batch {
       let result: R;
       if (chainBroken) result = 'linked_event_failed' as R;
       else if (linked && index === inputs.length - 1) result = 'linked_event_chain_open' as R;
-      else result = apply(inputs[index]);
+      else result = apply(inputs[index], index);
       results[index] = result;
       if (result !== 'ok' && result !== 'exists' && chainStart >= 0 && !chainBroken) {
         chainBroken = true;
@@ -512,7 +561,8 @@ export class Batch {
     return this.created.get(id) ?? this.ledger.pending.get(id) ?? this.lookups.transfer(id);
   }
 
-  private createTransfer(input: TransferInput): TransferResult {
+  /** `debitHint` and `creditHint`: the accounts of the input's ids if found ahead (AccountLookahead), else undefined. */
+  private createTransfer(input: TransferInput, debitHint: Account | undefined, creditHint: Account | undefined): TransferResult {
     const flags = input.flags ?? 0;
     if (!ID_PATTERN.test(input.id)) return 'id_invalid';
     if ((flags & ~CLIENT_TRANSFER_FLAGS_MASK) !== 0) return 'reserved_flag';
@@ -536,9 +586,9 @@ export class Batch {
     if (user_data !== null && !wellFormed(user_data)) return 'user_data_invalid';
     const reversal_of = input.reversal_of ?? null;
     if (reversal_of !== null && (flags & TransferFlag.pending)) return 'reversal_not_allowed_on_two_phase';
-    const debit = this.ledger.accounts.get(input.debit_account_id);
+    const debit = debitHint ?? this.ledger.accounts.get(input.debit_account_id);
     if (!debit) return 'debit_account_not_found';
-    const credit = this.ledger.accounts.get(input.credit_account_id);
+    const credit = creditHint ?? this.ledger.accounts.get(input.credit_account_id);
     if (!credit) return 'credit_account_not_found';
     if (debit.asset !== credit.asset) return 'accounts_must_have_the_same_asset';
     if (input.asset !== debit.asset) return 'transfer_must_have_the_same_asset_as_accounts';
