@@ -97,20 +97,24 @@ function nextPowerOfTwo(value: number): number {
   return size;
 }
 
-// Two independent 32-bit FNV-1a style hashes (different offsets and a final mix), for double hashing.
+// One FNV-1a pass over the text (a multiply a character: ids are hashed twice a transfer, on the
+// writer's thread), then two avalanche mixes of it: one picks the block, the other the bits in it.
 const pair: [number, number] = [0, 0];
 function hash(text: string): [number, number] {
   let a = 0x811c9dc5;
-  let b = 0x01000193 ^ 0x5bd1e995;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x5bd1e995);
-  }
-  b ^= b >>> 15;
-  b = Math.imul(b, 0x2c1b3c6d);
-  b ^= b >>> 12;
-  pair[0] = a >>> 0;
-  pair[1] = (b | 1) >>> 0;
+  for (let i = 0; i < text.length; i++) a = Math.imul(a ^ text.charCodeAt(i), 0x01000193);
+  const h1 = mix(a);
+  pair[0] = h1;
+  pair[1] = mix((h1 + 0x9e3779b9) | 0) | 1;
   return pair;
+}
+
+/** MurmurHash3's 32-bit finalizer: every input bit moves about half the output bits. */
+function mix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
 }
