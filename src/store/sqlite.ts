@@ -13,8 +13,8 @@ import type { CommitMessage, CommitReply } from './sqlite_committer.js';
 import { type JournalRecord, type Ledger, type Lookups } from '../ledger/ledger.js';
 import { zeroBalances, type Account, type Balances, type Transfer } from '../ledger/types.js';
 import { IdFilter } from './bloom.js';
-import { HISTORY_SCHEMA, historyWatermark, resetHistoryIfAhead } from './history_index.js';
-import { accountFromRow, balancesFromRow, documentFromRow, transferFromRow, type Row } from './rows.js';
+import { HistoryReader, MARK_EVERY, historyWatermark, openHistoryIndex, openHistoryIndexReadonly, resetHistoryIfAhead } from './history_index.js';
+import { accountFromRow, documentFromRow, transferFromRow, type Row } from './rows.js';
 import { verifyJournal, type VerifyReport, type VerifySource } from '../ledger/verify.js';
 import type { CommitRequest, DocumentQuery, HistoryPage, Store, StoredDocument } from './store.js';
 
@@ -102,6 +102,7 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly db: Database.Database;
   private readonly history: Database.Database;
+  private readonly historyReader: HistoryReader;
   private readonly statements: ReturnType<typeof prepare>;
   private chainHead: { seq: number; hash: Buffer } = { seq: 0, hash: GENESIS_HASH };
   private accountsByNo: readonly Account[] = [];
@@ -150,16 +151,10 @@ export class SqliteStore implements Store {
     this.db.defaultSafeIntegers(true);
     // A read-only store (verify) reads the history index if there is one; an empty one stands in otherwise.
     const historyFile = path.join(options.dataDir, 'history.sqlite');
-    this.history = options.readonly
-      ? (fs.existsSync(historyFile) ? new Database(historyFile, { readonly: true }) : new Database(':memory:'))
-      : new Database(historyFile);
-    if (!this.history.readonly) {
-      this.history.pragma('journal_mode = WAL');
-      this.history.pragma('synchronous = NORMAL');
-    }
-    if (!this.history.readonly || this.history.memory) this.history.exec(HISTORY_SCHEMA);
+    this.history = options.readonly ? openHistoryIndexReadonly(historyFile) : openHistoryIndex(historyFile);
     this.history.defaultSafeIntegers(true);
-    this.statements = prepare(this.db, this.history);
+    this.historyReader = new HistoryReader(this.history);
+    this.statements = prepare(this.db);
   }
 
   async load(ledger: Ledger): Promise<void> {
@@ -349,21 +344,19 @@ export class SqliteStore implements Store {
 
   async accountHistory(account: Account, options: { limit: number; before?: bigint }): Promise<HistoryPage> {
     await this.historyUpToDate();
-    const before = options.before ?? TIMESTAMP_END;
-    const rows = this.statements.historyPage.all(account.no, before, options.limit + 1) as Row[];
-    const entries = rows.slice(0, options.limit).map((row) => ({
-      transfer: this.rowToTransfer(this.statements.transferByTimestamp.get(row.timestamp) as Row, this.accountsByNo)!,
-      after: balancesFromRow(row),
+    const page = this.historyReader.page(account.no, options.before ?? TIMESTAMP_END, options.limit);
+    const entries = page.postings.map((posting) => ({
+      transfer: this.rowToTransfer(this.statements.transferByTimestamp.get(posting.timestamp) as Row, this.accountsByNo)!,
+      after: posting.after,
     }));
     const last = entries[entries.length - 1];
-    return rows.length > options.limit && last ? { entries, next_before: last.transfer.timestamp } : { entries };
+    return page.more && last ? { entries, next_before: last.transfer.timestamp } : { entries };
   }
 
   async balanceAt(account: Account, timestamp: bigint): Promise<Balances> {
     await this.historyUpToDate();
     const until = timestamp < TIMESTAMP_END ? timestamp + 1n : TIMESTAMP_END;
-    const row = this.statements.historyPage.get(account.no, until, 1) as Row | undefined;
-    return row ? balancesFromRow(row) : zeroBalances();
+    return this.historyReader.latestBefore(account.no, until)?.after ?? zeroBalances();
   }
 
   private checkpointTimestamp(): bigint {
@@ -425,14 +418,19 @@ export class SqliteStore implements Store {
       records: (first, last) => this.recordsBetween(first, last, accounts),
       transfer: (id) => this.rowToTransfer(s.transferById.get(id) as Row | undefined, accounts),
       recordCount: () => Number((s.recordCount.get() as Row).n),
-      history: () => ({
-        watermark: historyWatermark(this.history),
-        entry: (no, timestamp) => {
-          const row = s.historyEntry.get(no, timestamp) as Row | undefined;
-          return row ? balancesFromRow(row) : undefined;
-        },
-        entryCount: (up_to) => Number(s.historyEntryCount.get(up_to)),
-      }),
+      history: () => {
+        const reader = this.historyReader;
+        return {
+          watermark: historyWatermark(this.history),
+          entry: (no, timestamp) => {
+            const posting = reader.posting(no, timestamp);
+            return posting ? { ...posting.after, prev: posting.prev } : undefined;
+          },
+          // A posting is an entry of each of its two accounts.
+          entryCount: (up_to) => 2 * reader.postingCount(up_to),
+          chain: { mark_every: MARK_EVERY, marked: (no, timestamp) => reader.marked(no, timestamp), markCount: (up_to) => reader.markCount(up_to), heads: () => reader.heads() },
+        };
+      },
       entryCount: () => Number((s.entryCount.get() as Row).n),
       checkpoint: () => {
         const timestamp = this.checkpointTimestamp();
@@ -543,7 +541,7 @@ function migrate(db: Database.Database, assets: readonly Asset[]): void {
   })();
 }
 
-function prepare(db: Database.Database, history: Database.Database) {
+function prepare(db: Database.Database) {
   return {
     getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
     assets: db.prepare('SELECT code, scale, name FROM assets ORDER BY code'),
@@ -566,9 +564,6 @@ function prepare(db: Database.Database, history: Database.Database) {
     entryCount: db.prepare('SELECT count(*) AS n FROM journal'),
     document: db.prepare('SELECT * FROM documents WHERE collection = ? AND key = ?'),
     documentKeys: db.prepare('SELECT key FROM documents WHERE collection = ? AND key > ? ORDER BY key LIMIT ?').pluck(),
-    historyPage: history.prepare('SELECT * FROM entries WHERE account_no = ? AND timestamp < ? ORDER BY timestamp DESC LIMIT ?'),
-    historyEntry: history.prepare('SELECT * FROM entries WHERE account_no = ? AND timestamp = ?'),
-    historyEntryCount: history.prepare('SELECT count(*) FROM entries WHERE timestamp <= ?').pluck(),
   };
 }
 
