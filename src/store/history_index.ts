@@ -21,7 +21,7 @@ export const MARK_EVERY = 64;
 
 const BALANCE_COLUMNS = ['debits_pending', 'debits_posted', 'credits_pending', 'credits_posted'] as const;
 
-export const HISTORY_SCHEMA = `
+const HISTORY_SCHEMA = `
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
   -- One row per transfer, keyed by its timestamp (the rowid): the indexer writes in timestamp
   -- order, so each insert appends. *_prev: the timestamp of that account's previous posting, 0 if none.
@@ -101,20 +101,25 @@ export interface RunningAccount extends Balances {
   postings: number;
 }
 
+/** Values RunningBalances keeps per account. */
+const ACCOUNT_SLOTS = 6;
+
 function noAccount(): RunningAccount {
   return { debits_pending: 0n, debits_posted: 0n, credits_pending: 0n, credits_posted: 0n, last_timestamp: 0n, postings: 0 };
 }
 
 /**
- * Each account's running state as of the watermark, in flat arrays indexed by account number:
+ * Each account's running state as of the watermark, in one flat array indexed by account number:
  * millions of accounts (an import) as objects would take gigabytes and the collector's time. An
+ * account's six values sit side by side (one cache line, not six: accounts are met at random). An
  * account's first use loads its state with `load` (from the index, or nothing at all).
  */
 class RunningBalances {
   private size = 0;
-  /** debits_pending, debits_posted, credits_pending, credits_posted, last_timestamp. */
-  private columns: BigInt64Array[] = [];
-  private postings = new Float64Array(0);
+  /** Per account: debits_pending, debits_posted, credits_pending, credits_posted, last_timestamp, postings. */
+  private values = new BigInt64Array(0);
+  /** The same memory, to read and write the count of postings as a number. */
+  private numbers = new Float64Array(0);
   /** 0: not loaded yet; 1: loaded; 2: changed since the last save. */
   private state = new Uint8Array(0);
 
@@ -128,23 +133,25 @@ class RunningBalances {
       if (stored) this.set(no, stored);
       this.state[no] = 1;
     }
-    const c = this.columns;
-    into.debits_pending = c[0][no];
-    into.debits_posted = c[1][no];
-    into.credits_pending = c[2][no];
-    into.credits_posted = c[3][no];
-    into.last_timestamp = c[4][no];
-    into.postings = this.postings[no];
+    const v = this.values;
+    const o = no * ACCOUNT_SLOTS;
+    into.debits_pending = v[o];
+    into.debits_posted = v[o + 1];
+    into.credits_pending = v[o + 2];
+    into.credits_posted = v[o + 3];
+    into.last_timestamp = v[o + 4];
+    into.postings = this.numbers[o + 5];
   }
 
   set(no: number, a: RunningAccount): void {
-    const c = this.columns;
-    c[0][no] = a.debits_pending;
-    c[1][no] = a.debits_posted;
-    c[2][no] = a.credits_pending;
-    c[3][no] = a.credits_posted;
-    c[4][no] = a.last_timestamp;
-    this.postings[no] = a.postings;
+    const v = this.values;
+    const o = no * ACCOUNT_SLOTS;
+    v[o] = a.debits_pending;
+    v[o + 1] = a.debits_posted;
+    v[o + 2] = a.credits_pending;
+    v[o + 3] = a.credits_posted;
+    v[o + 4] = a.last_timestamp;
+    this.numbers[o + 5] = a.postings;
     this.state[no] = 2;
   }
 
@@ -160,15 +167,12 @@ class RunningBalances {
   }
 
   private grow(no: number): void {
-    const size = Math.max(no + 1, this.size * 2, 1024);
-    this.columns = [0, 1, 2, 3, 4].map((i) => {
-      const column = new BigInt64Array(size);
-      if (this.columns[i]) column.set(this.columns[i]);
-      return column;
-    });
-    const postings = new Float64Array(size);
-    postings.set(this.postings);
-    this.postings = postings;
+    // By half again, not double: at 48 bytes an account, millions of accounts leave less unused.
+    const size = Math.max(no + 1, Math.ceil(this.size * 1.5), 1024);
+    const buffer = new ArrayBuffer(size * ACCOUNT_SLOTS * 8);
+    new Uint8Array(buffer).set(new Uint8Array(this.values.buffer));
+    this.values = new BigInt64Array(buffer);
+    this.numbers = new Float64Array(buffer);
     const state = new Uint8Array(size);
     state.set(this.state);
     this.state = state;
@@ -176,7 +180,7 @@ class RunningBalances {
   }
 }
 
-/** Transfers read from the journal per statement, packed into one blob (HistoryIndexer.read). */
+/** Transfers read from the journal per statement, packed into one blob (HistoryIndexer.indexBatch). */
 const READ_BATCH = 4096;
 /** timestamp, debit_no, credit_no, amount, pending_amount, flags: each 8 bytes, big-endian. */
 const PACKED_FIELDS = 6;
@@ -197,7 +201,7 @@ export class HistoryIndexer {
       nthTransfer: ledger.prepare('SELECT timestamp FROM transfers ORDER BY timestamp LIMIT 1 OFFSET ?'),
       // better-sqlite3 takes ~1 µs to hand over a row of six integers, most of it per row, not per
       // value; packed by SQLite into one blob per READ_BATCH rows they cost ~0.4 µs. The subquery
-      // feeds them in timestamp order (read() asserts it).
+      // feeds them in timestamp order (indexBatch asserts it).
       transfersPacked: ledger.prepare(`SELECT count(*) AS n, unhex(group_concat(printf('%016x%016x%016x%016x%016x%016x',
         timestamp, debit_no, credit_no, amount, pending_amount, flags), '')) AS packed
         FROM (SELECT * FROM transfers WHERE timestamp > ? ORDER BY timestamp LIMIT ?)`),
@@ -245,7 +249,7 @@ export class HistoryIndexer {
         this.balances.discard();
         while (count < limit) {
           const batch = Math.min(READ_BATCH, limit - count);
-          const read = this.read(last, batch, marks);
+          const read = this.indexBatch(last, batch, marks);
           count += read.count;
           last = read.last;
           if (read.count < batch) break;
@@ -268,8 +272,8 @@ export class HistoryIndexer {
     return count;
   }
 
-  /** Posts up to `limit` transfers after `after`; returns how many and the last one's timestamp. */
-  private read(after: bigint, limit: number, marks: { no: number; timestamp: bigint }[]): { count: number; last: bigint } {
+  /** Posts up to `limit` transfers after `after`, read in one statement; returns how many and the last one's timestamp. */
+  private indexBatch(after: bigint, limit: number, marks: { no: number; timestamp: bigint }[]): { count: number; last: bigint } {
     const row = this.statements.transfersPacked.get(after, limit) as Row;
     const count = Number(row.n);
     if (count === 0) return { count, last: after };
@@ -336,7 +340,8 @@ export class HistoryReader {
       postingCount: history.prepare('SELECT count(*) FROM postings WHERE timestamp <= ?').pluck(),
       marked: history.prepare('SELECT 1 FROM marks WHERE account_no = ? AND timestamp = ?').pluck(),
       markCount: history.prepare('SELECT count(*) FROM marks WHERE timestamp <= ?').pluck(),
-      heads: history.prepare('SELECT * FROM balances ORDER BY account_no'),
+      // The watermark read by the same statement, so at the same moment as the rows.
+      heads: history.prepare("SELECT (SELECT value FROM meta WHERE key = 'watermark') AS watermark, * FROM balances ORDER BY account_no"),
     };
   }
 
@@ -409,10 +414,13 @@ export class HistoryReader {
     return Number(this.statements.markCount.get(up_to));
   }
 
-  /** Every account's state as of the watermark, in account order. */
-  *heads(): Iterable<{ no: number } & RunningAccount> {
+  /** Every account's state in account order, each with the watermark it is as of (a live index moves on while they are read). */
+  *heads(): Iterable<{ watermark: bigint; no: number } & RunningAccount> {
     for (const row of this.statements.heads.iterate() as Iterable<Row>) {
-      yield { no: Number(row.account_no), ...balancesFromRow(row), last_timestamp: row.last_timestamp as bigint, postings: Number(row.postings) };
+      yield {
+        watermark: BigInt(row.watermark as string), no: Number(row.account_no),
+        ...balancesFromRow(row), last_timestamp: row.last_timestamp as bigint, postings: Number(row.postings),
+      };
     }
   }
 }

@@ -80,7 +80,7 @@ const SCHEMA_VERSION = MIGRATIONS.length;
 const WORKER_STOP_TIMEOUT_MS = 10_000;
 /** How far behind the last commit the history index may fall while nobody reads it. */
 const HISTORY_LAG_MS = 500;
-/** An empty index this far behind (rebuilt after it was lost, or first opened on a big journal) is built in one sorted pass (HistoryIndexer.bulkBuild). */
+/** An empty index this far behind (rebuilt after it was lost, or first opened on a big journal) is built in one pass and one transaction (HistoryIndexer.bulkBuild). */
 const HISTORY_BULK_MINIMUM = 200_000;
 /** Document keys read per statement by documentKeys(). */
 const DOCUMENT_KEYS_PAGE = 10_000;
@@ -91,7 +91,7 @@ export interface SqliteStoreOptions {
   dataDir: string;
   assets?: readonly Asset[];
   readonly?: boolean;
-  /** An empty history index with at least this many transfers behind is built in one sorted pass. */
+  /** An empty history index with at least this many transfers behind is built in one pass and one transaction. */
   history_bulk_minimum?: number;
   /** How far behind the last commit the history index may fall while nobody reads it (HISTORY_LAG_MS). */
   history_lag_ms?: number;
@@ -120,7 +120,7 @@ export class SqliteStore implements Store {
   private committedTimestamp = 0n;
   private historyCaughtUp = 0n;
   private historyPoked = false;
-  /** Transfers the history index took in one sorted pass (HistoryIndexer.bulkBuild) since opening. */
+  /** Transfers the history index took in one pass and one transaction (HistoryIndexer.bulkBuild) since opening. */
   historyBuiltInBulk = 0;
   private indexTimer: NodeJS.Timeout | undefined;
   private historyFailure: Error | undefined;

@@ -179,8 +179,8 @@ test(`${kind}: after a crash and a replay, the next checkpoint saves the replaye
   assert.deepEqual(report.failure, undefined);
 });
 
-// Rebuilding a lost index in one sorted pass is SQLite's: PostgreSQL's index is a table it keeps.
-for (const rebuilt of kind === 'sqlite' ? [false, true] : [false]) test(`${kind}: account history pages newest first, each entry with the account\'s balances after it${rebuilt ? ', the index lost and rebuilt in one sorted pass' : ''}`, async (t) => {
+// Rebuilding a lost index in one pass is SQLite's: PostgreSQL's index is a table it keeps.
+for (const rebuilt of kind === 'sqlite' ? [false, true] : [false]) test(`${kind}: account history pages newest first, each entry with the account\'s balances after it${rebuilt ? ', the index lost and rebuilt in one pass' : ''}`, async (t) => {
   const store = await place(t, kind);
   let h = await store.open();
   try {
