@@ -1,6 +1,7 @@
 // SQLite's own schema upgrades (PostgreSQL has its own, in postgres_schema.ts): a data directory
 // written by an older mari opens with everything in it, upgraded in place; a derived history
-// index of an older layout is rebuilt from the journal, and verify reads it as none.
+// index of an older layout, or ahead of the journal, is rebuilt from it (verify reads an index of
+// an older layout as none).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -108,6 +109,41 @@ test('verify reads a history index of the old layout as none', async (t) => {
     const report = store.verify();
     assert.equal(report.ok, true);
     assert.equal(report.transfers, 1);
+  } finally {
+    await store.close();
+  }
+});
+
+test('a history index ahead of the journal (the ledger restored from an older backup) is emptied and rebuilt', async (t) => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mari-schema-'));
+  t.after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+  const pay = (id: string) => ({ id, debit_account_id: 'a', credit_account_id: 'b', amount: 1n, asset: 'USD', code: 1 });
+  const historyOfB = async (handle: Awaited<ReturnType<typeof openLedger>>) =>
+    (await handle.store.accountHistory(handle.ledger.accounts.get('b')!, { limit: 10 })).entries.map((e) => e.transfer.id);
+  let handle = await openLedger({ dataDir });
+  await handle.writer.createAccounts([{ id: 'a', asset: 'USD', code: 1 }, { id: 'b', asset: 'USD', code: 1 }]);
+  await handle.writer.createTransfers([pay('t1')]);
+  await handle.close();
+  const backup = path.join(dataDir, 'ledger.backup');
+  fs.copyFileSync(path.join(dataDir, 'ledger.sqlite'), backup);
+  handle = await openLedger({ dataDir });
+  await handle.writer.createTransfers([pay('t2')]);
+  await handle.writer.createTransfers([pay('t3')]);
+  assert.deepEqual(await historyOfB(handle), ['t3', 't2', 't1']);
+  await handle.close();
+  fs.copyFileSync(backup, path.join(dataDir, 'ledger.sqlite'));
+
+  handle = await openLedger({ dataDir });
+  try {
+    assert.deepEqual(await historyOfB(handle), ['t1'], 'indexed from the restored journal alone');
+    await handle.writer.createTransfers([pay('t4')]);
+    assert.deepEqual(await historyOfB(handle), ['t4', 't1']);
+  } finally {
+    await handle.close();
+  }
+  const store = new SqliteStore({ dataDir, readonly: true });
+  try {
+    assert.deepEqual(store.verify().failure, undefined);
   } finally {
     await store.close();
   }
