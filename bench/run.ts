@@ -7,6 +7,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   surge: () => import('./surge.js'),
   postgres: () => import('./postgres.js'),
   charging: () => import('./charging.js'),
+  history: () => import('./history.js'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -18,11 +18,31 @@ export interface VerifySource {
   recordCount(): number;
   /** Balances the store holds for each account, valid as of `timestamp`. */
   checkpoint(): { timestamp: bigint; accounts: Iterable<{ id: string; no: number } & Balances> };
+  /** The derived history index, if the store keeps one. */
+  history?(): HistorySource;
+}
+
+/** A history index: what it holds for transfers up to its watermark. */
+export interface HistorySource {
+  watermark: bigint;
   /**
-   * The derived history index, if the store keeps one: the balances it holds for an account right
-   * after a transfer, for transfers up to its watermark, and how many entries it holds in all.
+   * The balances it holds for an account right after a transfer; `prev`, from an index that links
+   * each account's entries, is the timestamp of the account's entry before it (0 if none).
    */
-  history?(): { watermark: bigint; entry(account_no: number, timestamp: bigint): Balances | undefined; entryCount(up_to: bigint): number };
+  entry(account_no: number, timestamp: bigint): (Balances & { prev?: bigint }) | undefined;
+  /** How many entries it holds up to `up_to` (a transfer is an entry of each of its two accounts). */
+  entryCount(up_to: bigint): number;
+  /** An index of linked entries also keeps each account's latest, and a mark at every `mark_every`-th entry of an account. */
+  chain?: {
+    mark_every: number;
+    marked(account_no: number, timestamp: bigint): boolean;
+    markCount(up_to: bigint): number;
+    /**
+     * Each account with entries: its balances, latest entry and count of entries, and the
+     * watermark they are as of (an index written meanwhile may be past `watermark` by then).
+     */
+    heads(): Iterable<{ watermark: bigint; no: number; last_timestamp: bigint; postings: number } & Balances>;
+  };
 }
 
 export type VerifyCheck = 'chain' | 'coverage' | 'record' | 'bounds' | 'checkpoint' | 'history' | 'conservation';
@@ -52,6 +72,9 @@ interface RecomputedAccount extends Balances {
   id: string;
   asset: string;
   flags: number;
+  /** The account's latest transfer (0 if none) and how many it has had: what a history index links and marks. */
+  last_timestamp: bigint;
+  transfers: number;
 }
 
 class Failed extends Error {
@@ -73,6 +96,8 @@ export function verifyJournal(source: VerifySource, onProgress?: (entries: numbe
   const state = new Recomputation(source.history?.(), (id) => source.transfer(id));
   const checkpoint = source.checkpoint();
   let checkpointChecked = false;
+  const historyWatermark = state.historyWatermark();
+  let headsChecked = historyWatermark === undefined;
   let entries = 0;
   try {
     let prev_hash: Buffer = GENESIS_HASH;
@@ -88,6 +113,7 @@ export function verifyJournal(source: VerifySource, onProgress?: (entries: numbe
       if (!hashEntry(prev_hash, batch).equals(entry.hash)) fail({ check: 'chain', ...where, message: `entry ${entry.seq}: its records do not hash to the stored hash (a record was altered)` });
       for (const record of batch) {
         if (!checkpointChecked && recordTimestamp(record) > checkpoint.timestamp) checkpointChecked = state.compareCheckpoint(checkpoint.accounts);
+        if (!headsChecked && recordTimestamp(record) > historyWatermark!) headsChecked = state.compareHistoryHeads();
         state.apply(record, entry.seq);
       }
       prev_hash = entry.hash;
@@ -97,6 +123,8 @@ export function verifyJournal(source: VerifySource, onProgress?: (entries: numbe
       if (onProgress && entries % 256 === 0) onProgress(entries);
     }
     if (!checkpointChecked) state.compareCheckpoint(checkpoint.accounts);
+    // An index ahead of this snapshot of the journal (a live store) holds heads it cannot explain yet.
+    if (!headsChecked && historyWatermark! <= last_timestamp) state.compareHistoryHeads();
     const stored = source.recordCount();
     if (stored !== records) fail({ check: 'coverage', message: `${stored - records} stored record(s) are outside every journal entry` });
     state.checkHistoryCount(last_timestamp);
@@ -115,9 +143,10 @@ class Recomputation {
   private readonly reversed = new Set<string>();
   private transfers = 0;
   private indexed = 0;
+  private marks = 0;
 
   constructor(
-    private readonly history: ReturnType<NonNullable<VerifySource['history']>> | undefined,
+    private readonly history: HistorySource | undefined,
     private readonly transferById: (id: string) => Transfer | undefined,
   ) {}
 
@@ -131,7 +160,7 @@ class Recomputation {
       if (account.no !== this.accounts.length) fail({ check: 'record', entry_seq, account_id: account.id, message: `account ${account.id} has number ${account.no}, expected ${this.accounts.length}` });
       if (this.ids.has(account.id)) fail({ check: 'record', entry_seq, account_id: account.id, message: `account ${account.id} is created twice` });
       this.ids.add(account.id);
-      this.accounts.push({ id: account.id, asset: account.asset, flags: account.flags, ...zeroBalances() });
+      this.accounts.push({ id: account.id, asset: account.asset, flags: account.flags, ...zeroBalances(), last_timestamp: 0n, transfers: 0 });
       return;
     }
     this.applyTransfer(record.transfer, entry_seq);
@@ -155,13 +184,19 @@ class Recomputation {
       this.pending.delete(pending.id);
     }
     if (t.flags & TransferFlag.pending) this.pending.set(t.id, t);
+    const debit_prev = debit.last_timestamp;
+    const credit_prev = credit.last_timestamp;
     applyTransfer(t, debit, credit);
+    debit.last_timestamp = t.timestamp;
+    credit.last_timestamp = t.timestamp;
+    debit.transfers += 1;
+    credit.transfers += 1;
     if (t.reversal_of !== null) this.checkReversal(t, where);
     this.checkBounds(debit, where);
     this.checkBounds(credit, where);
     if (this.history && t.timestamp <= this.history.watermark) {
-      this.checkHistory(t.debit_account_no, debit, t, where);
-      this.checkHistory(t.credit_account_no, credit, t, where);
+      this.checkHistory(t.debit_account_no, debit, debit_prev, t, where);
+      this.checkHistory(t.credit_account_no, credit, credit_prev, t, where);
     }
     this.transfers += 1;
   }
@@ -181,18 +216,53 @@ class Recomputation {
     this.reversed.add(t.reversal_of!);
   }
 
-  private checkHistory(no: number, account: RecomputedAccount, t: Transfer, where: { entry_seq: number; record_id: string }): void {
-    const stored = this.history!.entry(no, t.timestamp);
-    if (!stored) fail({ check: 'history', ...where, account_id: account.id, message: `the history index has no entry for ${account.id} at ${t.id}` });
-    if (!sameBalances(stored, account)) fail({ check: 'history', ...where, account_id: account.id, message: `the history index's balances of ${account.id} after ${t.id} differ from the journal's` });
+  /** `prev`: the account's transfer before this one (0 if none), which the index's entry must link to. */
+  private checkHistory(no: number, account: RecomputedAccount, prev: bigint, t: Transfer, where: { entry_seq: number; record_id: string }): void {
+    const history = this.history!;
+    const at = { check: 'history' as const, ...where, account_id: account.id };
+    const stored = history.entry(no, t.timestamp);
+    if (!stored) fail({ ...at, message: `the history index has no entry for ${account.id} at ${t.id}` });
+    if (!sameBalances(stored, account)) fail({ ...at, message: `the history index's balances of ${account.id} after ${t.id} differ from the journal's` });
+    if (stored.prev !== undefined && stored.prev !== prev) fail({ ...at, message: `the history index links ${account.id}'s entry at ${t.id} to ${stored.prev}, not to its previous transfer (${prev})` });
+    if (history.chain && account.transfers % history.chain.mark_every === 0) {
+      if (!history.chain.marked(no, t.timestamp)) fail({ ...at, message: `the history index has no mark at ${account.id}'s entry ${account.transfers} (${t.id})` });
+      this.marks += 1;
+    }
     this.indexed += 1;
   }
 
-  /** Entries up to what both the journal and the index had (a live index may run ahead of this snapshot). */
+  historyWatermark(): bigint | undefined {
+    return this.history?.watermark;
+  }
+
+  /** Entries (and marks) up to what both the journal and the index had (a live index may run ahead of this snapshot). */
   checkHistoryCount(last_timestamp: bigint): void {
     if (!this.history) return;
-    const stored = this.history.entryCount(last_timestamp < this.history.watermark ? last_timestamp : this.history.watermark);
+    const up_to = last_timestamp < this.history.watermark ? last_timestamp : this.history.watermark;
+    const stored = this.history.entryCount(up_to);
     if (stored !== this.indexed) fail({ check: 'history', message: `the history index holds ${stored} entries where the journal explains ${this.indexed}` });
+    const marks = this.history.chain?.markCount(up_to) ?? this.marks;
+    if (marks !== this.marks) fail({ check: 'history', message: `the history index holds ${marks} marks where the journal explains ${this.marks}` });
+  }
+
+  /** At the index's watermark: each account's stored balances, latest entry and count of entries against the recomputation. */
+  compareHistoryHeads(): true {
+    const chain = this.history?.chain;
+    if (!chain) return true;
+    let count = 0;
+    for (const head of chain.heads()) {
+      // The live index moved on since verification began: these heads are of a later moment.
+      if (head.watermark !== this.history!.watermark) return true;
+      const a = this.accounts[head.no];
+      if (!a || a.transfers === 0) fail({ check: 'history', account_id: a?.id, message: `the history index holds a latest entry for account ${a?.id ?? `#${head.no}`}, which has no transfers by then` });
+      if (!sameBalances(a, head) || a.last_timestamp !== head.last_timestamp || a.transfers !== head.postings) {
+        fail({ check: 'history', account_id: a.id, message: `the history index's balances, latest entry or count of entries of ${a.id} differ from the journal's` });
+      }
+      count += 1;
+    }
+    const expected = this.accounts.filter((a) => a.transfers > 0).length;
+    if (count !== expected) fail({ check: 'history', message: `${expected - count} account(s) with transfers have no latest entry in the history index` });
+    return true;
   }
 
   private checkBounds(a: RecomputedAccount, where: { entry_seq: number; record_id: string }): void {

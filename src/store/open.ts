@@ -41,7 +41,7 @@ export interface OpenOptions {
   address?: string;
   writer?: Partial<WriterOptions>;
   role?: Partial<WriterRoleOptions>;
-  /** SQLite only: an empty history index this far behind is built in one sorted pass (tests lower it). */
+  /** SQLite only: an empty history index this far behind is built in one pass (tests lower it). */
   history_bulk_minimum?: number;
   /** SQLite only: how far behind the last commit the history index may fall while nobody reads it. */
   history_lag_ms?: number;

@@ -13,8 +13,8 @@ import type { CommitMessage, CommitReply } from './sqlite_committer.js';
 import { type JournalRecord, type Ledger, type Lookups } from '../ledger/ledger.js';
 import { zeroBalances, type Account, type Balances, type Transfer } from '../ledger/types.js';
 import { IdFilter } from './bloom.js';
-import { HISTORY_SCHEMA, historyWatermark, resetHistoryIfAhead } from './history_index.js';
-import { accountFromRow, balancesFromRow, documentFromRow, transferFromRow, type Row } from './rows.js';
+import { HistoryReader, MARK_EVERY, historyWatermark, openHistoryIndex, openHistoryIndexReadonly, resetHistoryIfAhead } from './history_index.js';
+import { accountFromRow, documentFromRow, transferFromRow, type Row } from './rows.js';
 import { verifyJournal, type VerifyReport, type VerifySource } from '../ledger/verify.js';
 import type { CommitRequest, DocumentQuery, HistoryPage, Store, StoredDocument } from './store.js';
 
@@ -80,7 +80,7 @@ const SCHEMA_VERSION = MIGRATIONS.length;
 const WORKER_STOP_TIMEOUT_MS = 10_000;
 /** How far behind the last commit the history index may fall while nobody reads it. */
 const HISTORY_LAG_MS = 500;
-/** An empty index this far behind (rebuilt after it was lost, or first opened on a big journal) is built in one sorted pass (HistoryIndexer.bulkBuild). */
+/** An empty index this far behind (rebuilt after it was lost, or first opened on a big journal) is built in one pass and one transaction (HistoryIndexer.bulkBuild). */
 const HISTORY_BULK_MINIMUM = 200_000;
 /** Document keys read per statement by documentKeys(). */
 const DOCUMENT_KEYS_PAGE = 10_000;
@@ -91,7 +91,7 @@ export interface SqliteStoreOptions {
   dataDir: string;
   assets?: readonly Asset[];
   readonly?: boolean;
-  /** An empty history index with at least this many transfers behind is built in one sorted pass. */
+  /** An empty history index with at least this many transfers behind is built in one pass and one transaction. */
   history_bulk_minimum?: number;
   /** How far behind the last commit the history index may fall while nobody reads it (HISTORY_LAG_MS). */
   history_lag_ms?: number;
@@ -103,6 +103,7 @@ export class SqliteStore implements Store {
   readonly prefetchesLookups = false;
   readonly db: Database.Database;
   private readonly history: Database.Database;
+  private readonly historyReader: HistoryReader;
   private readonly statements: ReturnType<typeof prepare>;
   private chainHead: { seq: number; hash: Buffer } = { seq: 0, hash: GENESIS_HASH };
   private accountsByNo: readonly Account[] = [];
@@ -120,7 +121,7 @@ export class SqliteStore implements Store {
   private committedTimestamp = 0n;
   private historyCaughtUp = 0n;
   private historyPoked = false;
-  /** Transfers the history index took in one sorted pass (HistoryIndexer.bulkBuild) since opening. */
+  /** Transfers the history index took in one pass and one transaction (HistoryIndexer.bulkBuild) since opening. */
   historyBuiltInBulk = 0;
   private indexTimer: NodeJS.Timeout | undefined;
   private historyFailure: Error | undefined;
@@ -151,16 +152,10 @@ export class SqliteStore implements Store {
     this.db.defaultSafeIntegers(true);
     // A read-only store (verify) reads the history index if there is one; an empty one stands in otherwise.
     const historyFile = path.join(options.dataDir, 'history.sqlite');
-    this.history = options.readonly
-      ? (fs.existsSync(historyFile) ? new Database(historyFile, { readonly: true }) : new Database(':memory:'))
-      : new Database(historyFile);
-    if (!this.history.readonly) {
-      this.history.pragma('journal_mode = WAL');
-      this.history.pragma('synchronous = NORMAL');
-    }
-    if (!this.history.readonly || this.history.memory) this.history.exec(HISTORY_SCHEMA);
+    this.history = options.readonly ? openHistoryIndexReadonly(historyFile) : openHistoryIndex(historyFile);
     this.history.defaultSafeIntegers(true);
-    this.statements = prepare(this.db, this.history);
+    this.historyReader = new HistoryReader(this.history);
+    this.statements = prepare(this.db);
   }
 
   async load(ledger: Ledger): Promise<void> {
@@ -350,21 +345,19 @@ export class SqliteStore implements Store {
 
   async accountHistory(account: Account, options: { limit: number; before?: bigint }): Promise<HistoryPage> {
     await this.historyUpToDate();
-    const before = options.before ?? TIMESTAMP_END;
-    const rows = this.statements.historyPage.all(account.no, before, options.limit + 1) as Row[];
-    const entries = rows.slice(0, options.limit).map((row) => ({
-      transfer: this.rowToTransfer(this.statements.transferByTimestamp.get(row.timestamp) as Row, this.accountsByNo)!,
-      after: balancesFromRow(row),
+    const page = this.historyReader.page(account.no, options.before ?? TIMESTAMP_END, options.limit);
+    const entries = page.postings.map((posting) => ({
+      transfer: this.rowToTransfer(this.statements.transferByTimestamp.get(posting.timestamp) as Row, this.accountsByNo)!,
+      after: posting.after,
     }));
     const last = entries[entries.length - 1];
-    return rows.length > options.limit && last ? { entries, next_before: last.transfer.timestamp } : { entries };
+    return page.more && last ? { entries, next_before: last.transfer.timestamp } : { entries };
   }
 
   async balanceAt(account: Account, timestamp: bigint): Promise<Balances> {
     await this.historyUpToDate();
     const until = timestamp < TIMESTAMP_END ? timestamp + 1n : TIMESTAMP_END;
-    const row = this.statements.historyPage.get(account.no, until, 1) as Row | undefined;
-    return row ? balancesFromRow(row) : zeroBalances();
+    return this.historyReader.latestBefore(account.no, until)?.after ?? zeroBalances();
   }
 
   private checkpointTimestamp(): bigint {
@@ -426,14 +419,19 @@ export class SqliteStore implements Store {
       records: (first, last) => this.recordsBetween(first, last, accounts),
       transfer: (id) => this.rowToTransfer(s.transferById.get(id) as Row | undefined, accounts),
       recordCount: () => Number((s.recordCount.get() as Row).n),
-      history: () => ({
-        watermark: historyWatermark(this.history),
-        entry: (no, timestamp) => {
-          const row = s.historyEntry.get(no, timestamp) as Row | undefined;
-          return row ? balancesFromRow(row) : undefined;
-        },
-        entryCount: (up_to) => Number(s.historyEntryCount.get(up_to)),
-      }),
+      history: () => {
+        const reader = this.historyReader;
+        return {
+          watermark: historyWatermark(this.history),
+          entry: (no, timestamp) => {
+            const posting = reader.posting(no, timestamp);
+            return posting ? { ...posting.after, prev: posting.prev } : undefined;
+          },
+          // A posting is an entry of each of its two accounts.
+          entryCount: (up_to) => 2 * reader.postingCount(up_to),
+          chain: { mark_every: MARK_EVERY, marked: (no, timestamp) => reader.marked(no, timestamp), markCount: (up_to) => reader.markCount(up_to), heads: () => reader.heads() },
+        };
+      },
       entryCount: () => Number((s.entryCount.get() as Row).n),
       checkpoint: () => {
         const timestamp = this.checkpointTimestamp();
@@ -544,7 +542,7 @@ function migrate(db: Database.Database, assets: readonly Asset[]): void {
   })();
 }
 
-function prepare(db: Database.Database, history: Database.Database) {
+function prepare(db: Database.Database) {
   return {
     getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
     assets: db.prepare('SELECT code, scale, name FROM assets ORDER BY code'),
@@ -567,9 +565,6 @@ function prepare(db: Database.Database, history: Database.Database) {
     entryCount: db.prepare('SELECT count(*) AS n FROM journal'),
     document: db.prepare('SELECT * FROM documents WHERE collection = ? AND key = ?'),
     documentKeys: db.prepare('SELECT key FROM documents WHERE collection = ? AND key > ? ORDER BY key LIMIT ?').pluck(),
-    historyPage: history.prepare('SELECT * FROM entries WHERE account_no = ? AND timestamp < ? ORDER BY timestamp DESC LIMIT ?'),
-    historyEntry: history.prepare('SELECT * FROM entries WHERE account_no = ? AND timestamp = ?'),
-    historyEntryCount: history.prepare('SELECT count(*) FROM entries WHERE timestamp <= ?').pluck(),
   };
 }
 

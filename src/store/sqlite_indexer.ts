@@ -6,9 +6,10 @@ import Database from 'better-sqlite3';
 import { lowerThreadPriority } from './thread_priority.js';
 import { HistoryIndexer } from './history_index.js';
 
-// Entries land at random accounts, so a chunk rewrites about one page of the index per entry
-// once the index outgrows the chunk; a backlog (an import's lag, a restart) indexed in large
-// chunks shares each page among many entries. 250,000 transfers hold ~300 MB here at once.
+// Postings append. What a chunk rewrites in place is each changed account's running state, once
+// per chunk however many postings it had (and one mark in 64 postings lands at random): a backlog
+// (an import's lag, a restart) indexed in large chunks rewrites each account's row once for many
+// of its postings. Transfers are streamed from the journal, so a chunk holds little in memory.
 const CHUNK = 250_000;
 lowerThreadPriority();
 const { ledgerFile, historyFile, bulkMinimum } = workerData as { ledgerFile: string; historyFile: string; bulkMinimum: number };
@@ -17,7 +18,8 @@ ledger.defaultSafeIntegers(true);
 const history = new Database(historyFile);
 history.pragma('journal_mode = WAL');
 history.pragma('synchronous = NORMAL');
-// Entries land at random account positions; a small cache re-reads a leaf page for most of them.
+// Each chunk rewrites every changed account's running state (its balances row) and adds marks at
+// random accounts; a cache that holds those tables spares re-reading their pages from the OS.
 history.pragma('cache_size = -262144');
 ledger.pragma('cache_size = -65536');
 history.defaultSafeIntegers(true);

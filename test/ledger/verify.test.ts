@@ -200,17 +200,93 @@ async function tamperHistory(dir: string, edit: (db: Database.Database, w: numbe
 test('a stored after-balance changed (history index): the history check names record and account', async (t) => {
   const dir = await fixture(t);
   assert.equal(verify(dir).ok, true, 'an indexed history verifies');
-  await tamperHistory(dir, (db, w) => assert.equal(db.prepare('UPDATE entries SET credits_posted = credits_posted + 1 WHERE account_no = ?').run(w).changes, 4));
+  await tamperHistory(dir, (db, w) => {
+    // w's side of each of its four postings: credited by fund, debited by pay, p and q.
+    const credited = db.prepare('UPDATE postings SET credit_credits_posted = credit_credits_posted + 1 WHERE credit_no = ?').run(w).changes;
+    const debited = db.prepare('UPDATE postings SET debit_credits_posted = debit_credits_posted + 1 WHERE debit_no = ?').run(w).changes;
+    assert.equal(credited + debited, 4);
+  });
   assert.deepEqual(failure(verify(dir)), { check: 'history', entry_seq: 2, record_id: 'fund', account_id: 'w' });
 });
 
-test('a history entry deleted, or one added: the history check fails', async (t) => {
+test('a history posting deleted, or one added: the history check fails', async (t) => {
   const deleted = await fixture(t);
-  await tamperHistory(deleted, (db, w) => db.prepare('DELETE FROM entries WHERE account_no = ? AND timestamp = (SELECT max(timestamp) FROM entries WHERE account_no = ?)').run(w, w));
+  await tamperHistory(deleted, (db, w) => assert.equal(db.prepare('DELETE FROM postings WHERE timestamp = (SELECT last_timestamp FROM balances WHERE account_no = ?)').run(w).changes, 1));
   assert.deepEqual(failure(verify(deleted)), { check: 'history', entry_seq: 4, record_id: 'q', account_id: 'w' });
+  // A copy of fund's posting 1 ns after it, where the journal has no transfer.
   const added = await fixture(t);
-  await tamperHistory(added, (db) => db.prepare('INSERT INTO entries SELECT 4, timestamp, debits_pending, debits_posted, credits_pending, credits_posted FROM entries WHERE account_no = 2 LIMIT 1').run());
-  assert.equal(failure(verify(added)).check, 'history');
+  await tamperHistory(added, (db) => assert.equal(db.prepare(`INSERT INTO postings SELECT timestamp + 1, debit_no, credit_no, debit_prev, credit_prev,
+    debit_debits_pending, debit_debits_posted, debit_credits_pending, debit_credits_posted,
+    credit_debits_pending, credit_debits_posted, credit_credits_pending, credit_credits_posted FROM postings ORDER BY timestamp LIMIT 1`).run().changes, 1));
+  const report = verify(added);
+  assert.deepEqual(failure(report), { check: 'history', entry_seq: undefined, record_id: undefined, account_id: undefined });
+  assert.match(report.failure!.message, /holds 12 entries where the journal explains 10/);
+});
+
+test('a history link broken (q linked past pay and p to fund, hiding them from w\'s history): the history check names record and account', async (t) => {
+  const dir = await fixture(t);
+  await tamperHistory(dir, (db, w) => {
+    const fund = db.prepare('SELECT timestamp FROM postings WHERE credit_no = ? ORDER BY timestamp LIMIT 1').pluck().get(w);
+    assert.equal(db.prepare('UPDATE postings SET debit_prev = ? WHERE timestamp = (SELECT last_timestamp FROM balances WHERE account_no = ?)').run(fund, w).changes, 1);
+  });
+  const report = verify(dir);
+  assert.deepEqual(failure(report), { check: 'history', entry_seq: 4, record_id: 'q', account_id: 'w' });
+  assert.match(report.failure!.message, /links w's entry at q/);
+});
+
+test('an account\'s latest posting in the history index moved back (hiding q): the history check names the account', async (t) => {
+  const dir = await fixture(t);
+  await tamperHistory(dir, (db, w) => assert.equal(db.prepare(`UPDATE balances SET last_timestamp =
+    (SELECT debit_prev FROM postings WHERE timestamp = balances.last_timestamp) WHERE account_no = ?`).run(w).changes, 1));
+  assert.deepEqual(failure(verify(dir)), { check: 'history', entry_seq: undefined, record_id: undefined, account_id: 'w' });
+});
+
+test('a history mark forged: the history check fails', async (t) => {
+  const dir = await fixture(t);
+  await tamperHistory(dir, (db, w) => db.prepare('INSERT INTO marks SELECT ?, last_timestamp FROM balances WHERE account_no = ?').run(w, w));
+  const report = verify(dir);
+  assert.deepEqual(failure(report), { check: 'history', entry_seq: undefined, record_id: undefined, account_id: undefined });
+  assert.match(report.failure!.message, /holds 1 marks where the journal explains 0/);
+});
+
+test('a history mark deleted: the history check names the entry and account it marked', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mari-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const h = await openLedger({ dataDir: dir });
+  try {
+    await h.writer.createAccounts([{ id: 'a', asset: 'USD', code: 1 }, { id: 'b', asset: 'USD', code: 1 }]);
+    // 70 transfers between a and b: each account's 64th is marked.
+    assert.ok((await h.writer.createTransfers(Array.from({ length: 70 }, (_, i) => xfer(`t${i}`, 'a', 'b', 1n)))).every((r) => r === 'ok'));
+    assert.equal((await h.store.accountHistory(h.ledger.accounts.get('a')!, { limit: 1 })).entries[0].transfer.id, 't69', 'indexed');
+  } finally {
+    await h.close();
+  }
+  assert.equal(verify(dir).ok, true, 'marked and verified');
+  const history = new Database(path.join(dir, 'history.sqlite'));
+  try {
+    assert.equal(history.prepare('DELETE FROM marks WHERE account_no = 1').run().changes, 1);
+  } finally {
+    history.close();
+  }
+  assert.deepEqual(failure(verify(dir)), { check: 'history', entry_seq: 2, record_id: 't63', account_id: 'b' });
+});
+
+test('a live store verified while its history index moves on: heads read past the watermark verification began at are not compared', async (t) => {
+  const dir = await fixture(t);
+  const h = await openLedger({ dataDir: dir });
+  try {
+    const w = h.ledger.accounts.get('w')!;
+    await h.store.accountHistory(w, { limit: 1 });
+    const source = h.store.verifySource();
+    const history = source.history!();
+    assert.deepEqual(await h.writer.createTransfers([xfer('later', 'a', 'w', 5n)]), ['ok']);
+    assert.equal((await h.store.accountHistory(w, { limit: 1 })).entries[0].transfer.id, 'later', 'the index moved on');
+    const report = verifyJournal({ ...source, history: () => history });
+    assert.deepEqual(report.failure, undefined);
+    assert.equal(report.transfers, 6);
+  } finally {
+    await h.close();
+  }
 });
 
 test('a transfer deleted: its entry covers fewer records than it says', async (t) => {

@@ -179,8 +179,8 @@ test(`${kind}: after a crash and a replay, the next checkpoint saves the replaye
   assert.deepEqual(report.failure, undefined);
 });
 
-// Rebuilding a lost index in one sorted pass is SQLite's: PostgreSQL's index is a table it keeps.
-for (const rebuilt of kind === 'sqlite' ? [false, true] : [false]) test(`${kind}: account history pages newest first, each entry with the account\'s balances after it${rebuilt ? ', the index lost and rebuilt in one sorted pass' : ''}`, async (t) => {
+// Rebuilding a lost index in one pass is SQLite's: PostgreSQL's index is a table it keeps.
+for (const rebuilt of kind === 'sqlite' ? [false, true] : [false]) test(`${kind}: account history pages newest first, each entry with the account\'s balances after it${rebuilt ? ', the index lost and rebuilt in one pass' : ''}`, async (t) => {
   const store = await place(t, kind);
   let h = await store.open();
   try {
@@ -288,6 +288,67 @@ test(`${kind}: balanceAt before, at, between and after transfers; history surviv
   } finally {
     await h.close();
   }
+});
+
+test(`${kind}: a long history, indexed across a reopen, pages and answers balanceAt at every point`, async (t) => {
+  const store = await place(t, kind);
+  let h = await store.open();
+  // b takes part in all 300 transfers (past SQLite's marks at every 64th), a and c in some each.
+  const ids: string[] = [];
+  const afterB: Balances[] = [];
+  const b = zeroBalances();
+  try {
+    await accounts(h, 'a', 'b', 'c');
+    for (let batch = 0; batch < 15; batch++) {
+      if (batch === 8) {
+        // Indexed so far, then reopened: the index goes on from its stored running balances.
+        await h.store.accountHistory(h.ledger.accounts.get('b')!, { limit: 1 });
+        await h.close();
+        h = await store.open();
+      }
+      const inputs: TransferInput[] = [];
+      for (let i = 0; i < 20; i++) {
+        const n = batch * 20 + i;
+        ids.push(`t${n}`);
+        if (n % 3 === 0) {
+          inputs.push(xfer(`t${n}`, 'b', 'c', 1n));
+          b.debits_posted += 1n;
+        } else {
+          inputs.push(xfer(`t${n}`, 'a', 'b', BigInt(n)));
+          b.credits_posted += BigInt(n);
+        }
+        afterB.push({ ...b });
+      }
+      await ok(h.writer.createTransfers(inputs), inputs.length);
+    }
+    const account = h.ledger.accounts.get('b')!;
+    const stamps = await Promise.all(ids.map(async (id) => (await h.store.getTransfer(id))!.timestamp));
+    const seen: string[] = [];
+    let before: bigint | undefined;
+    for (;;) {
+      const page = await h.store.accountHistory(account, { limit: 7, before });
+      for (const entry of page.entries) {
+        const i = ids.indexOf(entry.transfer.id);
+        assert.deepEqual(bal(entry.after), afterB[i], entry.transfer.id);
+        seen.push(entry.transfer.id);
+      }
+      if (page.next_before === undefined) break;
+      before = page.next_before;
+    }
+    assert.deepEqual(seen, [...ids].reverse());
+    for (let i = 0; i < ids.length; i++) {
+      // A page before a transfer starts at the one before it; balanceAt includes the transfer itself.
+      const page = await h.store.accountHistory(account, { limit: 2, before: stamps[i] });
+      assert.deepEqual(page.entries.map((e) => e.transfer.id), ids.slice(Math.max(0, i - 2), i).reverse(), `before ${ids[i]}`);
+      assert.equal(page.next_before !== undefined, i > 2, `more before ${ids[i]}`);
+      assert.deepEqual(bal(await h.store.balanceAt(account, stamps[i])), afterB[i], `at ${ids[i]}`);
+      assert.deepEqual(bal(await h.store.balanceAt(account, stamps[i] - 1n)), i === 0 ? zeroBalances() : afterB[i - 1], `just before ${ids[i]}`);
+    }
+    assert.deepEqual(bal(await h.store.balanceAt(account, stamps.at(-1)! + S)), bal(account));
+  } finally {
+    await h.close();
+  }
+  assert.deepEqual((await store.verify()).failure, undefined);
 });
 
 test(`${kind}: the database itself refuses UPDATE and DELETE on transfers and the journal, and edits of account identity`, async (t) => {
