@@ -32,7 +32,8 @@ export const ConfigSchema = Type.Object(
     batch_events_max: Type.Integer({ minimum: 1, maximum: BATCH_EVENTS_HARD_MAX, default: BATCH_EVENTS_HARD_MAX }),
     page_size_default: Type.Integer({ minimum: 1, maximum: 10_000, default: 50 }),
     page_size_max: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }),
-    commit_events_max: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 16_384 }),
+    // One full API batch a commit: the writer applies the next while the commit thread writes this one.
+    commit_events_max: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 8_192 }),
     /** Keys accepted besides those in the key file, e.g. for a first operator before any key exists. */
     api_keys: Type.Array(ApiKeySchema, { maxItems: 64, default: [] }),
     // SMS (channels): which sender delivers the outbox, how fast, and how to reach Kannel.

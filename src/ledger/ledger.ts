@@ -29,6 +29,18 @@ export interface Lookups {
   resolution(pending_id: string): Transfer | undefined;
   /** The reversal of this transfer, if any. */
   reversal(original_id: string): Transfer | undefined;
+  /**
+   * A filter of every transfer id committed or applied so far, without false negatives, if the
+   * store keeps one. A batch asks it before anything else (a new id then needs no other lookup)
+   * and adds each transfer id it applies, so the filter covers applied batches before they are durable.
+   */
+  readonly idFilter?: IdSet;
+}
+
+/** A set that may answer "maybe" for an id it never took, but never "no" for one it did (a Bloom filter). */
+export interface IdSet {
+  mightContain(id: string): boolean;
+  add(id: string): void;
 }
 
 export const NO_LOOKUPS: Lookups = {
@@ -557,8 +569,16 @@ export class Batch {
   }
 
   private findTransfer(id: string): Transfer | undefined {
+    // Nearly every id is new: the filter says so from one cache line, before any map is hashed.
+    const filter = this.lookups.idFilter;
+    if (filter !== undefined && !filter.mightContain(id)) return undefined;
     // A live pending transfer is in memory: posting or voiding it needs no read of the store.
     return this.created.get(id) ?? this.ledger.pending.get(id) ?? this.lookups.transfer(id);
+  }
+
+  /** Whether this batch added its transfers' ids to the store's filter (Lookups.idFilter) as it applied them. */
+  get filtersIds(): boolean {
+    return this.lookups.idFilter !== undefined;
   }
 
   /** `debitHint` and `creditHint`: the accounts of the input's ids if found ahead (AccountLookahead), else undefined. */
@@ -673,6 +693,8 @@ export class Batch {
     applyEffects(ledger, transfer, this.undo, this.balanceLog);
     this.touched.push(transfer.debit_account_no, transfer.credit_account_no);
     this.created.set(transfer.id, transfer);
+    // Kept even if a linked chain rolls it back, or the commit fails: a filter may say "maybe" wrongly.
+    this.lookups.idFilter?.add(transfer.id);
     if (transfer.pending_id !== null) this.resolutions.set(transfer.pending_id, transfer);
     if (transfer.reversal_of !== null) this.reversals.set(transfer.reversal_of, transfer);
     this.records.push({ kind: 'transfer', transfer });

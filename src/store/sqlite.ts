@@ -267,6 +267,7 @@ export class SqliteStore implements Store {
         : undefined),
       resolution: (pending_id) => this.inflightFind((view) => view.resolution(pending_id)) ?? this.rowToTransfer(s.resolution.get(pending_id) as Row | undefined, byNo),
       reversal: (original_id) => this.inflightFind((view) => view.reversal(original_id)) ?? this.rowToTransfer(s.reversal.get(original_id) as Row | undefined, byNo),
+      idFilter: this.ids,
     };
   }
 
@@ -283,7 +284,7 @@ export class SqliteStore implements Store {
     const bytes = encodeRecords(records);
     const entry = records.length > 0 ? makeEntry(this.chainHead.seq + 1, this.chainHead.hash, records, bytes) : undefined;
     if (entry) this.chainHead = { seq: entry.seq, hash: entry.hash };
-    for (const record of records) if (record.kind === 'transfer') this.ids.add(record.transfer.id);
+    if (!request.ids_filtered) for (const record of records) if (record.kind === 'transfer') this.ids.add(record.transfer.id);
     const view = request.view ?? viewOf(records);
     this.inflight.push(view);
     const message: CommitMessage = {

@@ -48,6 +48,8 @@ export interface CommitRequest {
   documents?: readonly DocumentWrite[];
   /** The batch's own transfers by id, pending id and reversed id; consulted by lookups until durable. */
   view?: Lookups & { ids(): Iterable<string> };
+  /** The batch already added its transfers' ids to the store's id filter (Lookups.idFilter), as it applied them. */
+  ids_filtered?: boolean;
   /**
    * When set, also write the balances of `dirty` (every account changed since the last
    * checkpoint) as valid at this timestamp, so start-up replays only what follows it.

@@ -7,7 +7,7 @@ test('defaults', () => {
   const config = loadConfig({});
   assert.deepEqual({ ...config }, {
     data_dir: './data', port: 8080, host: '127.0.0.1', log_level: 'info', body_bytes_max: 4 * 1024 * 1024,
-    batch_events_max: 8190, page_size_default: 50, page_size_max: 1000, commit_events_max: 16384, api_keys: [],
+    batch_events_max: 8190, page_size_default: 50, page_size_max: 1000, commit_events_max: 8192, api_keys: [],
     sms_sender: 'log', sms_rate_per_second: 20, sms_attempts_max: 8, sms_backoff_ms: 2000, sms_from: 'mari', sms_dlr_base_url: '',
     kannel_sendsms_url: 'http://127.0.0.1:13013/cgi-bin/sendsms', kannel_username: 'mari', kannel_password: '', kannel_timeout_ms: 10000, ussd_session_timeout_s: 180,
     tariff_file: '', legacy_url: '',
