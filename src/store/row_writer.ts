@@ -10,8 +10,8 @@ export class RowWriter {
   private readonly many: Database.Statement;
   private readonly values: unknown[] = [];
 
-  constructor(db: Database.Database, sql: string, private readonly columns: number) {
-    const row = `(${Array(columns).fill('?').join(', ')})`;
+  /** `row`: one row's VALUES tuple, `columns` placeholders; all placeholders by default. */
+  constructor(db: Database.Database, sql: string, private readonly columns: number, row = `(${Array(columns).fill('?').join(', ')})`) {
     this.one = db.prepare(sql.replace('$rows', row));
     this.many = db.prepare(sql.replace('$rows', Array(ROWS_PER_INSERT).fill(row).join(', ')));
   }

@@ -35,8 +35,11 @@ db.pragma('busy_timeout = 5000');
 db.pragma('cache_size = -262144');
 
 const insertAccount = db.prepare('INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0)');
-// Transfers go in 32 rows a statement (row_writer.ts).
+// Transfers go in 32 rows a statement (row_writer.ts). Most are plain (no two-phase, reversal or
+// user data): their five empty columns are written as constants, not bound one by one (binding
+// costs about 45 ns a value, a fifth of the row).
 const transferRows = new RowWriter(db, 'INSERT INTO transfers VALUES $rows', 13);
+const plainTransferRows = new RowWriter(db, 'INSERT INTO transfers VALUES $rows', 8, '(?, ?, ?, ?, ?, NULL, 0, ?, ?, ?, 0, NULL, NULL)');
 const insertEntry = db.prepare('INSERT INTO journal VALUES (?, ?, ?, ?, ?, ?)');
 const checkpointAccount = db.prepare('UPDATE accounts SET debits_pending = ?, debits_posted = ?, credits_pending = ?, credits_posted = ? WHERE no = ?');
 const setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
@@ -49,9 +52,14 @@ let failure: string | undefined;
 const rows: RecordVisitor = {
   account(a) {
     transferRows.flush();
+    plainTransferRows.flush();
     insertAccount.run(a.no, a.id, a.asset, a.code, a.flags, a.user_data, a.timestamp);
   },
   transfer(t) {
+    if (t.pending_id === null && t.pending_amount === 0n && t.timeout === 0 && t.user_data === null && t.reversal_of === null) {
+      plainTransferRows.add(t.timestamp, t.id, t.debit_account_no, t.credit_account_no, t.amount, t.asset, t.code, t.flags);
+      return;
+    }
     transferRows.add(t.timestamp, t.id, t.debit_account_no, t.credit_account_no, t.amount, t.pending_id, t.pending_amount,
       t.asset, t.code, t.flags, t.timeout, t.user_data, t.reversal_of);
   },
@@ -59,8 +67,10 @@ const rows: RecordVisitor = {
 
 const commit = db.transaction((message: CommitMessage) => {
   transferRows.discard();
+  plainTransferRows.discard();
   const count = visitRecords(Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength), rows);
   transferRows.flush();
+  plainTransferRows.flush();
   if (count !== message.count) throw new Error(`entry ${message.seq} decodes to ${count} records, expected ${message.count}`);
   if (message.count > 0) {
     insertEntry.run(message.seq, message.first_timestamp, message.last_timestamp, message.count, Buffer.from(message.prev_hash), Buffer.from(message.hash));
