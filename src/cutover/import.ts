@@ -147,9 +147,9 @@ const IMPORT_WRITER = Object.freeze({ checkpoint_interval_ms: Number.MAX_SAFE_IN
 
 /**
  * How a ledger is opened to import into: IMPORT_WRITER, and the history index let ten seconds
- * behind (a few hundred thousand transfers), so it indexes large chunks that share its pages
- * instead of a random page per entry; nothing reads history during an import, and a read would
- * still wait for the index to catch up.
+ * behind (a few hundred thousand transfers), so it indexes large chunks: postings append either
+ * way, but each chunk rewrites the running row of every account it touched once; nothing reads
+ * history during an import, and a read would still wait for the index to catch up.
  */
 export const IMPORT_OPEN = Object.freeze({ writer: IMPORT_WRITER, history_lag_ms: 10_000 });
 
