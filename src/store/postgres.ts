@@ -150,6 +150,7 @@ export class PostgresStore implements Store {
     return accounts.length + transfers.length;
   }
 
+  /** At load, before any commit (a full filter grows in place afterwards: IdFilter.grown). */
   private async rebuildIdFilter(client: pg.ClientBase): Promise<void> {
     const count = Number((await client.query('SELECT count(*) AS n FROM transfers')).rows[0].n);
     this.ids = IdFilter.rebuiltFor(count);
@@ -161,7 +162,6 @@ export class PostgresStore implements Store {
       if (rows.length < 100_000) break;
       after = rows[rows.length - 1].timestamp as bigint;
     }
-    for (const view of this.inflight) for (const id of view.ids()) this.ids.add(id);
   }
 
   /** Runs `work` in one REPEATABLE READ, read-only transaction: everything it reads is one moment. */
@@ -280,7 +280,7 @@ export class PostgresStore implements Store {
         this.inflight.splice(this.inflight.indexOf(view), 1);
         if (lastTransfer > this.lastTransferTimestamp) this.lastTransferTimestamp = lastTransfer;
         this.indexer?.poke(false);
-        if (this.ids.saturated) void this.pool.connect().then((c) => this.rebuildIdFilter(c).finally(() => c.release())).catch(() => undefined);
+        if (this.ids.saturated) this.ids = this.ids.grown();
         return entry;
       },
       (error: Error & { code?: string }) => {

@@ -244,12 +244,11 @@ export class SqliteStore implements Store {
     });
   }
 
+  /** At load, before any commit (a full filter grows in place afterwards: IdFilter.grown). */
   private rebuildIdFilter(): void {
     const count = Number(this.statements.transferCount.get());
     this.ids = IdFilter.rebuiltFor(count);
     for (const id of this.statements.allTransferIds.iterate() as Iterable<string>) this.ids.add(id);
-    // Entries still being written are not in the database yet; without them a retry would look new.
-    for (const view of this.inflight) for (const id of view.ids()) this.ids.add(id);
   }
 
   assets(): Asset[] {

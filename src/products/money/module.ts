@@ -22,7 +22,6 @@
 //                        transaction (by reference)
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { RequestError } from '../../errors/registry.js';
 import { formatAmount } from '../../ledger/amount.js';
 import { expiryId } from '../../ledger/ledger.js';
@@ -67,8 +66,6 @@ const NAME_LENGTH_MAX = 80;
 /** Money has scale 2, airtime scale 4: one cent buys 100 airtime units. */
 const AIRTIME_UNITS_PER_MINOR = 100n;
 const TRANSACTIONS_IN_MEMORY_MAX = 500_000;
-/** References a growing filter loads between two pauses that let requests through. */
-const REFERENCES_PER_PAUSE = 10_000;
 /** Wallet history read for a mini statement: enough for 5 transactions of up to 4 legs each, and a few holds. */
 const STATEMENT_HISTORY_MAX = 40;
 
@@ -147,8 +144,6 @@ export class MoneyModule implements ProductModule, WalletDirectory {
    * once looked up. One string each, not an object graph, leaves the collector little to copy and trace.
    */
   private readonly transactions = new Map<string, string>();
-  /** A bigger filter being loaded while `references` is full; references saved meanwhile go to both. */
-  private nextReferences: IdFilter | undefined;
 
   /** Loads parties, PINs and usage counters. */
   static async open(handle: LedgerHandle, options: MoneyOptions): Promise<MoneyModule> {
@@ -1055,30 +1050,8 @@ export class MoneyModule implements ProductModule, WalletDirectory {
     ctx.put(document);
     this.remember(tx.reference, document.value!);
     this.references.add(tx.reference);
-    this.nextReferences?.add(tx.reference);
-    if (this.references.saturated && !this.nextReferences) void this.growReferences();
-  }
-
-  /** A full filter answers "maybe" ever more often: a bigger one is loaded, and this one serves until it is ready. */
-  private async growReferences(): Promise<void> {
-    const next = IdFilter.rebuiltFor(this.references.size);
-    this.nextReferences = next;
-    try {
-      // Outside the command that filled the filter, pausing now and then: a scan of millions of keys must not hold up requests.
-      let scanned = 0;
-      await nextTurn();
-      for await (const reference of this.handle.store.documentKeys(TRANSACTIONS)) {
-        next.add(reference);
-        if (++scanned % REFERENCES_PER_PAUSE === 0) await nextTurn();
-      }
-      // Recorded but perhaps not yet durable when their keys were read: memory holds every recent one.
-      for (const reference of this.transactions.keys()) next.add(reference);
-      this.references = next;
-    } catch {
-      // The full filter still has no false negatives: only more reads. The next save tries again.
-    } finally {
-      this.nextReferences = undefined;
-    }
+    // A full filter answers "maybe" ever more often: a bigger one layered over it keeps its answers.
+    if (this.references.saturated) this.references = this.references.grown();
   }
 
   private record(options: {
