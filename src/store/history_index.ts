@@ -13,6 +13,7 @@ import Database from 'better-sqlite3';
 import { applyTransfer, type Balances, type Transfer } from '../ledger/types.js';
 import { balancesFromRow, type Row } from './rows.js';
 import { RowWriter } from './row_writer.js';
+import { PACKED_BYTES, type FeedQueue } from './transfer_feed.js';
 
 /** Bumped whenever the layout changes: an index of another version is deleted and rebuilt. */
 export const HISTORY_VERSION = 2;
@@ -182,8 +183,7 @@ class RunningBalances {
 
 /** Transfers read from the journal per statement, packed into one blob (HistoryIndexer.indexBatch). */
 const READ_BATCH = 4096;
-/** timestamp, debit_no, credit_no, amount, pending_amount, flags: each 8 bytes, big-endian. */
-const PACKED_FIELDS = 6;
+const INT64_MAX = 2n ** 63n - 1n;
 
 export class HistoryIndexer {
   private running: RunningBalances;
@@ -195,8 +195,11 @@ export class HistoryIndexer {
   private readonly debit = noAccount();
   private readonly credit = noAccount();
   private readonly transfer = { amount: 0n, pending_amount: 0n, flags: 0 };
+  /** Transfers taken from the feed rather than read back from the journal (tests, figures). */
+  fedTransfers = 0;
 
-  constructor(ledger: Database.Database, private readonly history: Database.Database) {
+  /** `feed`: committed transfers handed over by the commit thread, used where they continue the index (transfer_feed.ts). */
+  constructor(ledger: Database.Database, private readonly history: Database.Database, private readonly feed?: FeedQueue) {
     this.statements = {
       nthTransfer: ledger.prepare('SELECT timestamp FROM transfers ORDER BY timestamp LIMIT 1 OFFSET ?'),
       // better-sqlite3 takes ~1 µs to hand over a row of six integers, most of it per row, not per
@@ -204,7 +207,7 @@ export class HistoryIndexer {
       // feeds them in timestamp order (indexBatch asserts it).
       transfersPacked: ledger.prepare(`SELECT count(*) AS n, unhex(group_concat(printf('%016x%016x%016x%016x%016x%016x',
         timestamp, debit_no, credit_no, amount, pending_amount, flags), '')) AS packed
-        FROM (SELECT * FROM transfers WHERE timestamp > ? ORDER BY timestamp LIMIT ?)`),
+        FROM (SELECT * FROM transfers WHERE timestamp > ? AND timestamp <= ? ORDER BY timestamp LIMIT ?)`),
       loadRunning: history.prepare('SELECT * FROM balances WHERE account_no = ?'),
       setWatermark: history.prepare("INSERT INTO meta (key, value) VALUES ('watermark', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
     };
@@ -249,10 +252,19 @@ export class HistoryIndexer {
         this.balances.discard();
         while (count < limit) {
           const batch = Math.min(READ_BATCH, limit - count);
-          const read = this.indexBatch(last, batch, marks);
+          const fed = this.feed?.take(last, batch);
+          if (fed) {
+            last = this.postPacked(fed.view, fed.offset, fed.count, last, marks);
+            count += fed.count;
+            this.fedTransfers += fed.count;
+            continue;
+          }
+          // Read from the journal only up to where the feed takes over.
+          const feedFrom = this.feed?.continuesFrom();
+          const read = this.indexBatch(last, feedFrom !== undefined && feedFrom > last ? feedFrom : INT64_MAX, batch, marks);
           count += read.count;
           last = read.last;
-          if (read.count < batch) break;
+          if (read.count === 0 || (read.count < batch && last !== feedFrom)) break;
         }
         if (count === 0) return;
         this.postings.flush();
@@ -267,23 +279,30 @@ export class HistoryIndexer {
     } catch (error) {
       // The running state took transfers that were not written: start again from the index's.
       this.running = this.loadedRunning();
+      this.feed?.clear();
       throw error;
     }
     return count;
   }
 
-  /** Posts up to `limit` transfers after `after`, read in one statement; returns how many and the last one's timestamp. */
-  private indexBatch(after: bigint, limit: number, marks: { no: number; timestamp: bigint }[]): { count: number; last: bigint } {
-    const row = this.statements.transfersPacked.get(after, limit) as Row;
+  /** Posts up to `limit` transfers after `after` and up to `upTo`, read in one statement; returns how many and the last one's timestamp. */
+  private indexBatch(after: bigint, upTo: bigint, limit: number, marks: { no: number; timestamp: bigint }[]): { count: number; last: bigint } {
+    const row = this.statements.transfersPacked.get(after, upTo, limit) as Row;
     const count = Number(row.n);
     if (count === 0) return { count, last: after };
     const packed = row.packed as Buffer;
-    assert.equal(packed.length, count * PACKED_FIELDS * 8, 'each transfer packs into six 8-byte fields');
+    assert.equal(packed.length, count * PACKED_BYTES, 'each transfer packs into six 8-byte fields');
     const view = new DataView(packed.buffer, packed.byteOffset, packed.byteLength);
+    return { count, last: this.postPacked(view, 0, count, after, marks) };
+  }
+
+  /** Posts `count` packed transfers from byte `offset` of `view`, each after `after`; returns the last one's timestamp. */
+  private postPacked(view: DataView, offset: number, count: number, after: bigint, marks: { no: number; timestamp: bigint }[]): bigint {
     let last = after;
-    for (let o = 0; o < packed.length; o += PACKED_FIELDS * 8) {
+    const end = offset + count * PACKED_BYTES;
+    for (let o = offset; o < end; o += PACKED_BYTES) {
       const timestamp = view.getBigInt64(o);
-      assert.ok(timestamp > last, 'transfers are read in timestamp order');
+      assert.ok(timestamp > last, 'transfers are indexed in timestamp order');
       // Account numbers and flags are small: their low halves, read without making a BigInt.
       assert.ok(view.getUint32(o + 8) === 0 && view.getUint32(o + 16) === 0 && view.getUint32(o + 40) === 0, 'account numbers and flags fit 32 bits');
       this.transfer.amount = view.getBigInt64(o + 24);
@@ -292,7 +311,7 @@ export class HistoryIndexer {
       this.post(timestamp, view.getUint32(o + 12), view.getUint32(o + 20), marks);
       last = timestamp;
     }
-    return { count, last };
+    return last;
   }
 
   /** Applies this.transfer to the running state and appends its posting. */

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import assert from 'node:assert/strict';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { DEFAULT_ASSETS, type Asset } from '../ledger/assets.js';
 import { GENESIS_HASH, encodeRecords, makeEntry, type JournalEntry } from '../ledger/journal.js';
@@ -117,12 +117,16 @@ export class SqliteStore implements Store {
   // Records of entries not yet durable: later batches must see them (a retry, a post of a new pending).
   private readonly inflight: (Lookups & { ids(): Iterable<string> })[] = [];
   private indexer: Worker | undefined;
+  /** The history index's end of the commit thread's transfer feed, until its thread starts. */
+  private feed: MessagePort | undefined;
   /** The last committed timestamp, and how far the history index is known to have caught up. */
   private committedTimestamp = 0n;
   private historyCaughtUp = 0n;
   private historyPoked = false;
   /** Transfers the history index took in one pass and one transaction (HistoryIndexer.bulkBuild) since opening. */
   historyBuiltInBulk = 0;
+  /** Transfers the history index took from the commit thread's feed rather than reading them back, since opening. */
+  historyFedTransfers = 0;
   private indexTimer: NodeJS.Timeout | undefined;
   private historyFailure: Error | undefined;
   private readonly historyWaiters: { target: bigint; resolve: () => void; reject: (error: Error) => void }[] = [];
@@ -143,7 +147,10 @@ export class SqliteStore implements Store {
       this.checkpointer.unref();
       // Checkpointing is an optimisation: if its thread fails, the WAL only grows until restart.
       this.checkpointer.on('error', () => undefined);
-      this.committer = new Worker(new URL('./sqlite_committer.js', import.meta.url), { workerData: { file } });
+      // The commit thread hands each commit's transfers to the history index's thread directly.
+      const feed = new MessageChannel();
+      this.feed = feed.port2;
+      this.committer = new Worker(new URL('./sqlite_committer.js', import.meta.url), { workerData: { file, feed: feed.port1 }, transferList: [feed.port1] });
       this.committer.on('message', (reply: CommitReply | 'stopped') => this.committed(reply));
       this.committer.on('error', (error) => this.failCommits(error));
       this.committer.on('exit', () => this.failCommits(new Error('the commit thread exited')));
@@ -182,13 +189,16 @@ export class SqliteStore implements Store {
     const indexer = new Worker(new URL('./sqlite_indexer.js', import.meta.url), {
       workerData: {
         ledgerFile: path.join(this.options.dataDir, 'ledger.sqlite'), historyFile: path.join(this.options.dataDir, 'history.sqlite'),
-        bulkMinimum: this.options.history_bulk_minimum ?? HISTORY_BULK_MINIMUM,
+        bulkMinimum: this.options.history_bulk_minimum ?? HISTORY_BULK_MINIMUM, feed: this.feed,
       },
+      transferList: this.feed ? [this.feed] : [],
     });
+    this.feed = undefined;
     indexer.unref();
-    indexer.on('message', (reply: { caught_up: bigint; bulk: number } | 'stopped') => {
+    indexer.on('message', (reply: { caught_up: bigint; bulk: number; fed: number } | 'stopped') => {
       if (reply === 'stopped') return;
       this.historyBuiltInBulk += reply.bulk;
+      this.historyFedTransfers = reply.fed;
       this.historyPoked = false;
       if (reply.caught_up > this.historyCaughtUp) this.historyCaughtUp = reply.caught_up;
       for (let i = this.historyWaiters.length - 1; i >= 0; i--) {
@@ -491,6 +501,8 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     clearTimeout(this.indexTimer);
+    this.feed?.close();
+    this.feed = undefined;
     const indexer = this.indexer;
     this.indexer = undefined;
     if (indexer) await stopWorker(indexer);

@@ -1,11 +1,14 @@
 // The commit thread: its own connection, WAL, synchronous=FULL. It receives each journal entry
 // as the canonical bytes that were hashed, decodes them, inserts the records, the entry and any
 // balance checkpoint in one transaction, and replies once the transaction (its fsync) returns.
-// Entries arrive and commit in order; after a failure it refuses everything that follows.
-import { parentPort, workerData } from 'node:worker_threads';
+// Entries arrive and commit in order; after a failure it refuses everything that follows. Each
+// committed entry's transfers also go to the history index's thread (TransferFeed), which would
+// otherwise read them back from this database.
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { visitRecords, type RecordVisitor } from '../ledger/journal.js';
 import { RowWriter } from './row_writer.js';
+import { FeedWriter } from './transfer_feed.js';
 
 export interface CommitMessage {
   seq: number;
@@ -24,7 +27,7 @@ export interface CommitMessage {
 
 export type CommitReply = { seq: number; ok: true } | { seq: number; ok: false; error: string };
 
-const { file } = workerData as { file: string };
+const { file, feed } = workerData as { file: string; feed?: MessagePort };
 const db = new Database(file);
 db.pragma('journal_mode = WAL');
 db.pragma('synchronous = FULL');
@@ -46,6 +49,10 @@ const setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFL
 const putDocument = db.prepare(`INSERT INTO documents (collection, key, tag, value, updated_at) VALUES (?, ?, ?, ?, ?)
   ON CONFLICT (collection, key) DO UPDATE SET tag = excluded.tag, value = excluded.value, updated_at = excluded.updated_at`);
 const deleteDocument = db.prepare('DELETE FROM documents WHERE collection = ? AND key = ?');
+// Read inside each commit's transaction: the feed says which transfer its chunk follows, so the
+// indexer never mistakes a chunk for the next one when something came between.
+const lastTransfer = db.prepare('SELECT max(timestamp) FROM transfers').pluck().safeIntegers(true);
+let fed: FeedWriter | undefined;
 let failure: string | undefined;
 
 // Rows go in record order (accounts before the transfers that use them), transfers in groups.
@@ -56,6 +63,7 @@ const rows: RecordVisitor = {
     insertAccount.run(a.no, a.id, a.asset, a.code, a.flags, a.user_data, a.timestamp);
   },
   transfer(t) {
+    fed?.add(t.timestamp, t.debit_account_no, t.credit_account_no, t.amount, t.pending_amount, t.flags);
     if (t.pending_id === null && t.pending_amount === 0n && t.timeout === 0 && t.user_data === null && t.reversal_of === null) {
       plainTransferRows.add(t.timestamp, t.id, t.debit_account_no, t.credit_account_no, t.amount, t.asset, t.code, t.flags);
       return;
@@ -68,6 +76,7 @@ const rows: RecordVisitor = {
 const commit = db.transaction((message: CommitMessage) => {
   transferRows.discard();
   plainTransferRows.discard();
+  fed = feed && new FeedWriter((lastTransfer.get() as bigint | null) ?? 0n, message.count);
   const count = visitRecords(Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength), rows);
   transferRows.flush();
   plainTransferRows.flush();
@@ -98,8 +107,12 @@ parentPort!.on('message', (message: CommitMessage | 'stop') => {
   }
   try {
     commit(message);
+    // Only once durable: the indexer must never index a transfer that was not committed.
+    fed?.send(feed!);
+    fed = undefined;
     parentPort!.postMessage({ seq: message.seq, ok: true } satisfies CommitReply);
   } catch (error) {
+    fed = undefined;
     failure = (error as Error).message;
     parentPort!.postMessage({ seq: message.seq, ok: false, error: failure } satisfies CommitReply);
   }

@@ -233,6 +233,8 @@ for (const rebuilt of kind === 'sqlite' ? [false, true] : [false]) test(`${kind}
     assert.deepEqual(seen.map(({ id, after }) => ({ id, after })), model);
     for (let i = 1; i < seen.length; i++) assert.ok(seen[i].timestamp < seen[i - 1].timestamp, 'newest first');
     assert.deepEqual(seen[0].after, bal(account), 'the newest entry shows the current balances');
+    // Committed while the store was open, every transfer reached the index from the commit thread, none read back.
+    if (h.store instanceof SqliteStore && !rebuilt) assert.equal(h.store.historyFedTransfers, inputs.length);
 
     const a = await h.store.accountHistory(h.ledger.accounts.get('a')!, { limit: 3 });
     assert.deepEqual(a.entries.map((e) => e.transfer.id), ['qb', 'other', 'pb']);
