@@ -8,7 +8,6 @@ const ROWS_PER_INSERT = 32;
 export class RowWriter {
   private readonly one: Database.Statement;
   private readonly many: Database.Statement;
-  private readonly values: unknown[] = [];
 
   /** `row`: one row's VALUES tuple, `columns` placeholders; all placeholders by default. */
   constructor(db: Database.Database, sql: string, private readonly columns: number, row = `(${Array(columns).fill('?').join(', ')})`) {
@@ -18,6 +17,16 @@ export class RowWriter {
 
   add(...values: unknown[]): void {
     for (const value of values) this.values.push(value);
+    this.added();
+  }
+
+  /**
+   * For hot paths: push one row's values onto `values` in one call, then call `added`. A rest
+   * parameter allocates an array a row.
+   */
+  readonly values: unknown[] = [];
+
+  added(): void {
     if (this.values.length === ROWS_PER_INSERT * this.columns) {
       this.many.run(this.values);
       this.values.length = 0;

@@ -65,7 +65,8 @@ const rows: RecordVisitor = {
   transfer(t) {
     fed?.add(t.timestamp, t.debit_account_no, t.credit_account_no, t.amount, t.pending_amount, t.flags);
     if (t.pending_id === null && t.pending_amount === 0n && t.timeout === 0 && t.user_data === null && t.reversal_of === null) {
-      plainTransferRows.add(t.timestamp, t.id, t.debit_account_no, t.credit_account_no, t.amount, t.asset, t.code, t.flags);
+      plainTransferRows.values.push(t.timestamp, t.id, t.debit_account_no, t.credit_account_no, t.amount, t.asset, t.code, t.flags);
+      plainTransferRows.added();
       return;
     }
     transferRows.add(t.timestamp, t.id, t.debit_account_no, t.credit_account_no, t.amount, t.pending_id, t.pending_amount,
