@@ -47,30 +47,36 @@ export class RecordEncoder {
     else this.transfer(record.transfer);
   }
 
+  // Fields go through the DataView, range-checked here as Buffer's write methods would check them:
+  // those are calls with their own checks per field, a fifth of the writer's encoding time.
   account(a: Account): void {
     this.reserve(1 + 8 + 4 + 2 + 4 + 3 * 2 + 4 * 130);
-    let o = this.buffer.writeUInt8(TAG_ACCOUNT, this.offset);
-    o = this.int64(a.timestamp, o);
-    o = this.buffer.writeUInt32LE(a.no, o);
-    o = this.buffer.writeUInt16LE(a.code, o);
-    o = this.buffer.writeUInt32LE(a.flags, o);
-    o = this.text(a.id, o);
+    const v = this.view;
+    let o = this.offset;
+    v.setUint8(o, TAG_ACCOUNT);
+    o = this.int64(a.timestamp, o + 1);
+    v.setUint32(o, uint32(a.no), true);
+    v.setUint16(o + 4, uint16(a.code), true);
+    v.setUint32(o + 6, uint32(a.flags), true);
+    o = this.text(a.id, o + 10);
     o = this.text(a.asset, o);
     this.offset = this.text(a.user_data, o);
   }
 
   transfer(t: Transfer): void {
     this.reserve(1 + 8 + 4 + 4 + 8 + 8 + 2 + 4 + 4 + 5 * 2 + 4 * 400);
-    let o = this.buffer.writeUInt8(TAG_TRANSFER, this.offset);
-    o = this.int64(t.timestamp, o);
-    o = this.buffer.writeUInt32LE(t.debit_account_no, o);
-    o = this.buffer.writeUInt32LE(t.credit_account_no, o);
-    o = this.int64(t.amount, o);
+    const v = this.view;
+    let o = this.offset;
+    v.setUint8(o, TAG_TRANSFER);
+    o = this.int64(t.timestamp, o + 1);
+    v.setUint32(o, uint32(t.debit_account_no), true);
+    v.setUint32(o + 4, uint32(t.credit_account_no), true);
+    o = this.int64(t.amount, o + 8);
     o = this.int64(t.pending_amount, o);
-    o = this.buffer.writeUInt16LE(t.code, o);
-    o = this.buffer.writeUInt32LE(t.flags, o);
-    o = this.buffer.writeUInt32LE(t.timeout, o);
-    o = this.text(t.id, o);
+    v.setUint16(o, uint16(t.code), true);
+    v.setUint32(o + 2, uint32(t.flags), true);
+    v.setUint32(o + 6, uint32(t.timeout), true);
+    o = this.text(t.id, o + 10);
     o = this.text(t.pending_id, o);
     o = this.text(t.asset, o);
     o = this.text(t.user_data, o);
@@ -85,7 +91,10 @@ export class RecordEncoder {
   }
 
   private text(value: string | null, offset: number): number {
-    if (value === null) return this.buffer.writeUInt16LE(NULL_TEXT, offset);
+    if (value === null) {
+      this.view.setUint16(offset, NULL_TEXT, true);
+      return offset + 2;
+    }
     // Ids, asset codes and most user data are short ASCII: copied here, in the same bytes UTF-8
     // gives, for less than the call into Buffer.write costs. Anything else goes through it.
     const buffer = this.buffer;
@@ -100,7 +109,9 @@ export class RecordEncoder {
       }
     }
     const length = i === n ? n : buffer.write(value, start, 'utf8');
-    buffer.writeUInt16LE(length, offset);
+    // A text of 0xffff bytes or more would read back as null or cut short: the ledger bounds them far below.
+    if (length >= NULL_TEXT) throw new RangeError(`a text of ${length} bytes does not fit the journal`);
+    this.view.setUint16(offset, length, true);
     return start + length;
   }
 
@@ -111,6 +122,17 @@ export class RecordEncoder {
     this.buffer = grown;
     this.view = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
   }
+}
+
+/** The value, if it fits in 32 unsigned bits (as Buffer.writeUInt32LE checks); a value that does not is a bug upstream. */
+function uint32(value: number): number {
+  if (value >>> 0 !== value) throw new RangeError(`${value} does not fit in 32 bits`);
+  return value;
+}
+
+function uint16(value: number): number {
+  if ((value & 0xffff) !== value) throw new RangeError(`${value} does not fit in 16 bits`);
+  return value;
 }
 
 export function recordTimestamp(record: JournalRecord): bigint {
