@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { openLedger } from '../src/store/open.js';
 import type { Writer } from '../src/store/writer.js';
 import { AccountFlag, TransferFlag, type TransferInput } from '../src/ledger/types.js';
-import { idSequence, option, percentile, round, tempDir } from './util.js';
+import { idSequence, machineReference, option, percentile, round, tempDir } from './util.js';
 
 export const CUSTOMERS = 100_000;
 export const OPENING_BALANCE = 1_000_000_000n;
@@ -170,7 +170,9 @@ export async function run(args: string[]): Promise<void> {
   const seconds = option(args, 'seconds', 10);
   const inFlight = option(args, 'in-flight', 32_000);
   const dir = tempDir('mari-bench-ledger-');
+  const reference_ms = machineReference();
   try {
+    console.log(`machine reference: ${reference_ms} ms for a fixed piece of work (lower is a faster machine; bench/util.ts machineReference)`);
     console.log(`ledger benchmark: ${CUSTOMERS.toLocaleString('en')} wallets, half the payments linked to a fee into one hot account, WAL + synchronous=FULL, ${inFlight.toLocaleString('en')} transfers in flight (${[1000, 8000].map((size) => `${Math.max(1, Math.round(inFlight / size))} batches of ${size.toLocaleString('en')}`).join(', ')}), ${seconds} s per batch size`);
     const mari = await runMari(dir, [1000, 8000], seconds, inFlight);
     const baseline = runNaive(dir, Math.min(seconds, 5));
@@ -188,6 +190,7 @@ export async function run(args: string[]): Promise<void> {
       with_history_transfers_per_s_batch_1000: mari[1000].with_history_transfers_per_s,
       baseline_transfers_per_s: baseline,
       ratio: round(big.transfers_per_s / baseline, 1),
+      reference_ms,
     };
     console.log(`ratio (batches of 8,000 vs naive): ${figures.ratio}x`);
     console.log(JSON.stringify(figures));
