@@ -8,6 +8,8 @@ const ROWS_PER_INSERT = 32;
 export class RowWriter {
   private readonly one: Database.Statement;
   private readonly many: Database.Statement;
+  /** Rows not yet written. A hot path may push one row's values here in one call, then call `added`. */
+  readonly values: unknown[] = [];
 
   /** `row`: one row's VALUES tuple, `columns` placeholders; all placeholders by default. */
   constructor(db: Database.Database, sql: string, private readonly columns: number, row = `(${Array(columns).fill('?').join(', ')})`) {
@@ -20,12 +22,7 @@ export class RowWriter {
     this.added();
   }
 
-  /**
-   * For hot paths: push one row's values onto `values` in one call, then call `added`. A rest
-   * parameter allocates an array a row.
-   */
-  readonly values: unknown[] = [];
-
+  /** After pushing one row's values onto `values` (hot paths: add's rest parameter allocates an array a row). */
   added(): void {
     if (this.values.length === ROWS_PER_INSERT * this.columns) {
       this.many.run(this.values);

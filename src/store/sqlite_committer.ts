@@ -2,7 +2,7 @@
 // as the canonical bytes that were hashed, decodes them, inserts the records, the entry and any
 // balance checkpoint in one transaction, and replies once the transaction (its fsync) returns.
 // Entries arrive and commit in order; after a failure it refuses everything that follows. Each
-// committed entry's transfers also go to the history index's thread (TransferFeed), which would
+// committed entry's transfers also go to the history index's thread (transfer_feed.ts), which would
 // otherwise read them back from this database.
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
