@@ -935,6 +935,25 @@ describe('timestamps and balances', () => {
     assert.deepEqual(batch.touched.map((no) => ledger.accountsByNo[no].id), ['a', 'b', 'a', 'b']);
     ledger.checkInvariants();
   });
+
+  test('a batch finds its own transfers by scanning, then by an index it builds, and forgets a failed chain\'s', () => {
+    const ledger = new Ledger({ assets: DEFAULT_ASSETS, clock: () => T0 });
+    const batch = ledger.begin(NO_LOOKUPS);
+    batch.createAccounts([{ id: 'a', asset: 'SMS', code: 1 }, { id: 'b', asset: 'SMS', code: 1 }]);
+    const t = (id: string, amount: bigint, flags = 0) => ({ id, debit_account_id: 'a', credit_account_id: 'b', amount, asset: 'SMS', code: 1, flags });
+    const firsts = Array.from({ length: 40 }, (_, i) => t(`t${i}`, 1n));
+    // A chain whose second event fails (b cannot be credited from a missing account): its first is undone.
+    const chain = [t('c1', 1n, LINKED), { ...t('c2', 1n), debit_account_id: 'nobody' }];
+    const retries = firsts.map((input) => ({ ...input }));
+    const changed = t('t7', 2n);
+    const results = batch.createTransfers([...firsts, ...chain, ...retries, changed, t('c1', 5n)]);
+    assert.deepEqual(results.slice(0, 40), Array(40).fill('ok'));
+    assert.deepEqual(results.slice(40, 42), ['linked_event_failed', 'debit_account_not_found']);
+    assert.deepEqual(results.slice(42, 82), Array(40).fill('exists'), 'each retry found: two by a scan, the rest by the index');
+    assert.equal(results[82], 'exists_with_different_amount');
+    assert.equal(results[83], 'ok', 'the failed chain\'s c1 is not this batch\'s: a new transfer may take its id');
+    assert.equal(batch.find('c1')?.amount, 5n);
+  });
 });
 
 test('every account and transfer result code was produced by some test', () => {
