@@ -409,9 +409,9 @@ export class Batch {
    */
   readonly touched: number[] = [];
   /**
-   * The batch's new transfers by id, built from `records` only when first asked: with the store's
-   * id filter nearly every id is new and nobody asks, and a Map insert per transfer was a tenth
-   * of the ledger's time.
+   * The batch's new transfers by id, built from `records` only once lookups pass
+   * SCANS_BEFORE_INDEX (findCreated), then kept: with the store's id filter nearly every id is
+   * new and nobody asks, and a Map insert per transfer was a fifth of the ledger's transfer path.
    */
   private createdIndex: Map<string, Transfer> | undefined;
   private readonly resolutions = new Map<string, Transfer>();

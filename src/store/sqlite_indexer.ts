@@ -10,7 +10,8 @@ import { FeedQueue, type FeedChunk } from './transfer_feed.js';
 // Postings append. What a chunk rewrites in place is each changed account's running state, once
 // per chunk however many postings it had (and one mark in 64 postings lands at random): a backlog
 // (an import's lag, a restart) indexed in large chunks rewrites each account's row once for many
-// of its postings. Transfers are streamed from the journal, so a chunk holds little in memory.
+// of its postings. Transfers come from the commit thread's feed, or are streamed from the journal
+// where it has none: a chunk holds little in memory beyond the feed's queue (FEED_MAX_BYTES).
 const CHUNK = 250_000;
 /**
  * Committed transfers waiting to be indexed, at most this much (48 bytes a transfer: ~2.8 million,
